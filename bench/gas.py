@@ -1,0 +1,60 @@
+"""Gas of each step of one trade on a fresh Anvil: `make bench` (or `python bench/gas.py`).
+
+Two trades are measured. The first pays one-off costs (the escrow's first balance in
+the token, the first accrued fee, the buyer's first balance); the second is the steady
+state a busy desk sees. The issue's targets apply to the steady state.
+"""
+
+from ape import accounts, networks, project
+from ape.logging import logger
+from eth_utils import keccak
+
+UNIT = 10**6
+TARGETS = {"create_ad": 180_000, "open_order": 120_000, "mark_paid": 40_000, "release": 80_000}
+LIFECYCLE_TARGET = 420_000
+LOCALCRYPTOS = {"create_ad": 69_000, "mark_paid": 28_900, "release": 46_600}
+
+
+def one_trade(escrow, token, seller, buyer, trade_no):
+    gas = {}
+    tx = escrow.create_ad(
+        token, 1_000 * UNIT, 725, b"USD", 10 * UNIT, 500 * UNIT, 3600, 5, keccak(text="terms"), sender=seller
+    )
+    gas["create_ad"] = tx.gas_used
+    ad_id = tx.decode_logs(escrow.AdCreated)[0].ad_id
+    tx = escrow.open_order(ad_id, 100 * UNIT, 725, sender=buyer)
+    gas["open_order"] = tx.gas_used
+    order_id = tx.decode_logs(escrow.OrderOpened)[0].order_id
+    gas["mark_paid"] = escrow.mark_paid(order_id, keccak(text=f"pay-{trade_no}"), sender=buyer).gas_used
+    gas["release"] = escrow.release(order_id, sender=seller).gas_used
+    return gas
+
+
+def main():
+    logger.set_level("ERROR")
+    with networks.ethereum.local.use_provider("foundry"):
+        admin, seller, buyer = accounts.test_accounts[0], accounts.test_accounts[4], accounts.test_accounts[5]
+        kyc = admin.deploy(project.KycRegistry, admin)
+        nodes = admin.deploy(project.NodeRegistry, [admin])
+        escrow = admin.deploy(project.OtcEscrow, kyc, nodes, admin, 25)
+        token = admin.deploy(project.TestStablecoin, "Test USD", "TUSD")
+        escrow.set_token_allowed(token, True, sender=admin)
+        token.faucet(10_000 * UNIT, sender=seller)
+        approve_gas = token.approve(escrow, 2**256 - 1, sender=seller).gas_used
+
+        first = one_trade(escrow, token, seller, buyer, 1)
+        steady = one_trade(escrow, token, seller, buyer, 2)
+
+    print(f"{'step':<12}{'first trade':>13}{'steady':>10}{'target':>10}{'LocalCryptos':>14}  ")
+    for step, target in TARGETS.items():
+        verdict = "ok" if steady[step] <= target else "OVER"
+        ref = LOCALCRYPTOS.get(step, "-")
+        print(f"{step:<12}{first[step]:>13,}{steady[step]:>10,}{target:>10,}{ref:>14}  {verdict}")
+    total_first, total_steady = sum(first.values()), sum(steady.values())
+    verdict = "ok" if total_steady <= LIFECYCLE_TARGET else "OVER"
+    print(f"{'lifecycle':<12}{total_first:>13,}{total_steady:>10,}{LIFECYCLE_TARGET:>10,}{'':>14}  {verdict}")
+    print(f"(approve, once per seller and token: {approve_gas:,})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,25 @@
+"""The deployment manifest: one JSON file per chain that the backend and frontend read."""
+
+import json
+from pathlib import Path
+
+DEFAULT_MANIFEST_DIR = Path(__file__).resolve().parent.parent / "deployments"
+
+
+def manifest_path(directory, chain_id: int) -> Path:
+    return Path(directory) / f"{chain_id}.json"
+
+
+def load_manifest(path: Path):
+    try:
+        return json.loads(Path(path).read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def write_manifest(path: Path, manifest: dict) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(manifest, indent=2))
+    tmp.replace(path)  # readers never see half a file
