@@ -45,6 +45,8 @@ def cli(cli_ctx, account, fee_bps, fee_recipient, arbitrator, authorities, token
             raise click.UsageError("pass --account on a non-local network")
         account = accounts.test_accounts[0]
 
+    if local:
+        _set_local_producer(cli_ctx, account)
     path = manifest_path(manifest_dir, chain_id)
     existing = None if fresh else load_manifest(path)
     if existing and _manifest_is_live(existing):
@@ -52,33 +54,51 @@ def cli(cli_ctx, account, fee_bps, fee_recipient, arbitrator, authorities, token
         _print_summary(existing)
         return
 
+    manifest = deploy_stack(
+        account,
+        local=local,
+        fee_bps=fee_bps,
+        fee_recipient=fee_recipient,
+        arbitrator=arbitrator,
+        authorities=authorities,
+        tokens=tokens,
+        relayer=relayer,
+    )
+    if local:
+        _seed_local_demo(cli_ctx, account, manifest)
+    write_manifest(path, manifest)
+    cli_ctx.logger.success(f"deployment manifest written to {path}")
+    _print_summary(manifest)
+
+
+def deploy_stack(account, *, local, fee_bps=25, fee_recipient=None, arbitrator=None, authorities=(), tokens=(),
+                 relayer=None) -> dict:
+    """Deploy and wire the contracts; returns the manifest (also used by the backend tests)."""
+    chain_id = chain.chain_id
     deploy_block = chain.blocks.height + 1
-    kyc = account.deploy(project.KycRegistry, account)
+    # NodeRegistry first: the indexer checks every block from deploy_block on against it.
     nodes = account.deploy(project.NodeRegistry, list(authorities) or [account])
+    kyc = account.deploy(project.KycRegistry, account)
     escrow = account.deploy(project.OtcEscrow, kyc, nodes, fee_recipient or account, fee_bps)
     escrow.grantRole(ARBITRATOR_ROLE, arbitrator or account, sender=account)
     escrow.grantRole(PAUSER_ROLE, account, sender=account)
 
-    token_entries = []
     if local:
         stable = account.deploy(project.TestStablecoin, "Test USD", "TUSD")
         tokens = (stable.address, *tokens)
+        relayer = relayer or accounts.test_accounts[9].address
+    token_entries = []
     for address in tokens:
         escrow.set_token_allowed(address, True, sender=account)
         token_entries.append(_token_entry(address))
+    if relayer and nodes.is_authority(account) and not nodes.is_authorized(relayer):
+        nodes.propose_node(relayer, "local-relayer", keccak(text="local"), keccak(text="local"), sender=account)
 
-    if local:
-        relayer = relayer or accounts.test_accounts[9].address
-        _seed_local_demo(cli_ctx, account, kyc, stable)
-    if relayer and nodes.is_authority(account):
-        if not nodes.is_authorized(relayer):
-            nodes.propose_node(relayer, "local-relayer", keccak(text="local"), keccak(text="local"), sender=account)
-
-    manifest = {
+    return {
         "chain_id": chain_id,
         "network": f"{chain.provider.network.ecosystem.name}:{chain.provider.network.name}",
         "deploy_block": deploy_block,
-        "deploy_block_hash": chain.blocks[deploy_block].hash.hex(),
+        "deploy_block_hash": chain.blocks[deploy_block].hash.to_0x_hex(),
         "deployer": account.address,
         "relayer": relayer,
         "deployed_at": int(time.time()),
@@ -89,9 +109,15 @@ def cli(cli_ctx, account, fee_bps, fee_recipient, arbitrator, authorities, token
         "tokens": token_entries,
         "token_abi": _abi(project.TestStablecoin),
     }
-    write_manifest(path, manifest)
-    cli_ctx.logger.success(f"deployment manifest written to {path}")
-    _print_summary(manifest)
+
+
+def _set_local_producer(cli_ctx, account):
+    """Anvil mines with coinbase 0x0 by default; the indexer trusts only blocks whose
+    producer NodeRegistry authorizes, so the deployer (an authority) produces them."""
+    try:
+        chain.provider.make_request("anvil_setCoinbase", [account.address])
+    except Exception as err:  # not Anvil: the network's own producers apply
+        cli_ctx.logger.warning(f"could not set the block producer: {err}")
 
 
 def _manifest_is_live(manifest) -> bool:
@@ -100,13 +126,15 @@ def _manifest_is_live(manifest) -> bool:
         block = chain.blocks[manifest["deploy_block"]]
     except Exception:
         return False
-    if block.hash.hex() != manifest["deploy_block_hash"]:
+    if block.hash.to_0x_hex() != manifest["deploy_block_hash"]:
         return False
     return all(chain.provider.get_code(c["address"]) for c in manifest["contracts"].values())
 
 
-def _seed_local_demo(cli_ctx, admin, kyc, stable):
+def _seed_local_demo(cli_ctx, admin, manifest):
     """Fund and KYC-attest Anvil's well-known accounts 1..4 (local chains only)."""
+    stable = project.TestStablecoin.at(manifest["tokens"][0]["address"])
+    kyc = project.KycRegistry.at(manifest["contracts"]["KycRegistry"]["address"])
     expires = chain.pending_timestamp + YEAR
     for index in DEMO_ACCOUNTS:
         trader = accounts.test_accounts[index]

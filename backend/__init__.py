@@ -1,0 +1,1 @@
+"""Sentinel OTC backend: FastAPI + SQLModel, one package per domain."""

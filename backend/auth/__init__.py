@@ -1,0 +1,1 @@
+"""Authentication: Sign-In with Ethereum for everyone, passwords for staff, roles."""

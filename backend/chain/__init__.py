@@ -1,0 +1,1 @@
+"""The chain layer: deployment manifest, contracts, log decoding and the indexer."""

@@ -1,0 +1,128 @@
+"""The deployment manifest, the project's contracts and their event decoding."""
+
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from eth_abi import decode as abi_decode
+from eth_utils import event_abi_to_log_topic, to_checksum_address
+from web3 import Web3
+from web3.contract import Contract
+
+CONTRACT_NAMES = ("OtcEscrow", "KycRegistry", "NodeRegistry")
+
+
+class ManifestError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    contract: str
+    name: str
+    indexed: list[tuple[str, str]]  # (name, abi type) in topic order
+    data: list[tuple[str, str]]
+
+    def decode(self, topics: list[bytes], data: bytes) -> dict:
+        args = {}
+        for (name, typ), topic in zip(self.indexed, topics[1:]):
+            args[name] = abi_decode([typ], topic)[0]
+        if self.data:
+            values = abi_decode([typ for _, typ in self.data], data)
+            args.update({name: value for (name, _), value in zip(self.data, values)})
+        return args
+
+
+def _abi_type(item: dict) -> str:
+    if item["type"].startswith("tuple"):
+        inner = ",".join(_abi_type(c) for c in item["components"])
+        return f"({inner}){item['type'][5:]}"
+    return item["type"]
+
+
+@dataclass
+class Deployment:
+    chain_id: int
+    deploy_block: int
+    addresses: dict[str, str]  # contract name -> checksum address
+    abis: dict[str, list]
+    tokens: list[dict]
+    token_abi: list
+    relayer: str | None = None
+    raw: dict = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def load(cls, path: Path) -> "Deployment":
+        try:
+            manifest = json.loads(Path(path).read_text())
+        except FileNotFoundError:
+            raise ManifestError(f"no deployment manifest at {path}: run `ape run deploy` first") from None
+        return cls(
+            chain_id=manifest["chain_id"],
+            deploy_block=manifest["deploy_block"],
+            addresses={name: to_checksum_address(c["address"]) for name, c in manifest["contracts"].items()},
+            abis={name: c["abi"] for name, c in manifest["contracts"].items()},
+            tokens=manifest.get("tokens", []),
+            token_abi=manifest.get("token_abi", []),
+            relayer=manifest.get("relayer"),
+            raw=manifest,
+        )
+
+    def contract(self, w3: Web3, name: str) -> Contract:
+        return w3.eth.contract(address=self.addresses[name], abi=self.abis[name])
+
+    def name_of(self, address: str) -> str | None:
+        address = address.lower()
+        for name, addr in self.addresses.items():
+            if addr.lower() == address:
+                return name
+        return None
+
+    @cached_property
+    def events(self) -> dict[tuple[str, bytes], EventSpec]:
+        """(contract address lowercased, topic0) -> how to decode that log."""
+        specs = {}
+        for name, abi in self.abis.items():
+            for item in abi:
+                if item.get("type") != "event" or item.get("anonymous"):
+                    continue
+                spec = EventSpec(
+                    contract=name,
+                    name=item["name"],
+                    indexed=[(i["name"], _abi_type(i)) for i in item["inputs"] if i.get("indexed")],
+                    data=[(i["name"], _abi_type(i)) for i in item["inputs"] if not i.get("indexed")],
+                )
+                specs[(self.addresses[name].lower(), event_abi_to_log_topic(item))] = spec
+        return specs
+
+    @cached_property
+    def topics_by_contract(self) -> dict[str, list[bytes]]:
+        out: dict[str, list[bytes]] = {}
+        for (address, topic) in self.events:
+            out.setdefault(address, []).append(topic)
+        return out
+
+    def decode_log(self, log) -> tuple[EventSpec, dict] | None:
+        topics = [bytes(t) for t in log["topics"]]
+        if not topics:
+            return None
+        spec = self.events.get((log["address"].lower(), topics[0]))
+        if spec is None:
+            return None
+        return spec, spec.decode(topics, bytes(log["data"]))
+
+
+def jsonable(value):
+    """Event arguments as JSON: addresses checksummed, bytes as 0x hex, big ints as text."""
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return str(value) if abs(value) >= 2**53 else value
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, str) and len(value) == 42 and value.startswith("0x"):
+        return to_checksum_address(value)
+    return value

@@ -1,0 +1,54 @@
+"""Projections: domain tables derived from chain events only.
+
+Each domain registers handlers with `@on(contract, event)` and its derived tables with
+`register_tables`. Because projections are a pure function of the stored events, a reorg
+is undone by deleting the dropped events and replaying the rest (`rebuild`).
+"""
+
+from collections.abc import Callable
+
+from sqlmodel import Session, SQLModel, delete, select
+
+from backend.chain.models import ChainEvent
+
+Handler = Callable[[Session, ChainEvent], None]
+
+_handlers: dict[tuple[str, str], list[Handler]] = {}
+_tables: list[type[SQLModel]] = []
+
+
+def on(contract: str, event: str) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        _handlers.setdefault((contract, event), []).append(handler)
+        return handler
+
+    return register
+
+
+def register_tables(*models: type[SQLModel]) -> None:
+    _tables.extend(m for m in models if m not in _tables)
+
+
+def apply(session: Session, event: ChainEvent) -> None:
+    for handler in _handlers.get((event.contract, event.name), ()):
+        handler(session, event)
+
+
+def rebuild(session: Session) -> int:
+    """Empty every projection and replay all stored events in chain order."""
+    for model in _tables:
+        session.exec(delete(model))
+    session.flush()
+    count = 0
+    events = session.exec(select(ChainEvent).order_by(ChainEvent.block_number, ChainEvent.log_index))
+    for event in events:
+        apply(session, event)
+        count += 1
+    return count
+
+
+def load_all() -> None:
+    """Import the domains that project chain events (registration happens on import)."""
+    import backend.kyc.projections  # noqa: F401
+    import backend.market.projections  # noqa: F401
+    import backend.nodes.projections  # noqa: F401

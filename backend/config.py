@@ -1,0 +1,48 @@
+"""All settings in one class, read from SENTINEL_* environment variables or `.env`."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Anvil's well-known account 9: the local relayer node that `ape run deploy` admits.
+# Only ever a default for the local chain; set SENTINEL_RELAYER_PRIVATE_KEY elsewhere.
+ANVIL_RELAYER_KEY = "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SENTINEL_", env_file=".env", extra="ignore")
+
+    # chain
+    rpc_url: str = "http://127.0.0.1:8545"
+    manifest_path: Path = ROOT / "deployments" / "1337.json"
+    relayer_private_key: SecretStr = SecretStr(ANVIL_RELAYER_KEY)
+
+    # storage: a SQLite file by default, PostgreSQL by URL
+    database_url: str = f"sqlite:///{ROOT / 'run' / 'sentinel.db'}"
+
+    # indexer
+    indexer_enabled: bool = True
+    confirmations: int = 0
+    indexer_poll_seconds: float = 0.25
+    indexer_window_blocks: int = 2_000
+
+    # sign-in
+    public_origin: str = "http://127.0.0.1:8000"
+    siwe_domains: list[str] = ["127.0.0.1:8000", "localhost:8000"]
+    siwe_nonce_ttl_seconds: int = 300
+    session_ttl_seconds: int = 24 * 3600
+    login_max_failures: int = 5
+    login_lockout_seconds: int = 15 * 60
+
+    # http
+    max_body_bytes: int = 1_000_000
+    frontend_dir: Path = ROOT / "frontend"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""KYC: attestations from KycRegistry (the applicant flow comes with the KYC issue)."""

@@ -1,0 +1,86 @@
+"""The FastAPI application: `uvicorn --factory backend.main:create_app` (or `make run`)."""
+
+import asyncio
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from web3 import Web3
+
+from backend.chain.contracts import Deployment
+from backend.chain.deps import ChainContext
+from backend.chain.indexer import Indexer
+from backend.config import Settings, get_settings
+from backend.db import make_engine
+from backend.http import BodySizeLimit
+from backend.migrate import migrate
+from backend.notifications.hub import NotificationHub
+from backend.routers import ROUTERS
+
+log = logging.getLogger("sentinel")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if settings.database_url.startswith("sqlite:///"):
+            from pathlib import Path
+
+            Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        migrate(settings.database_url)
+        app.state.engine = make_engine(settings.database_url)
+        deployment = Deployment.load(settings.manifest_path)
+        w3 = Web3(Web3.HTTPProvider(settings.rpc_url, request_kwargs={"timeout": 30}))
+        app.state.chain = ChainContext(w3=w3, deployment=deployment)
+        hub = NotificationHub()
+        hub.bind(asyncio.get_running_loop())
+        app.state.hub = hub
+        app.state.indexer = Indexer(
+            engine=app.state.engine,
+            w3=w3,
+            deployment=deployment,
+            confirmations=settings.confirmations,
+            window=settings.indexer_window_blocks,
+            on_commit=hub.publish_chain_events,
+        )
+        if settings.indexer_enabled:
+            app.state.indexer.start(settings.indexer_poll_seconds)
+        try:
+            yield
+        finally:
+            app.state.indexer.stop()
+            app.state.engine.dispose()
+
+    app = FastAPI(
+        title="Sentinel OTC",
+        version="0.1.0",
+        description="Peer-to-peer / OTC desk: market, orders, sign-in, explorer, negotiation, relay.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, exc: RequestValidationError):
+        # One readable sentence first, the details after: clients show `detail`.
+        errors = exc.errors()
+        first = errors[0] if errors else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path"))
+        message = f"{where}: {first.get('msg', 'invalid input')}" if where else first.get("msg", "invalid input")
+        return JSONResponse(
+            status_code=422,
+            content={"detail": message, "errors": [{k: e[k] for k in ("loc", "msg", "type") if k in e} for e in errors]},
+        )
+
+    for router in ROUTERS:
+        app.include_router(router, prefix="/api")
+
+    if settings.frontend_dir.is_dir():
+        app.mount("/", StaticFiles(directory=settings.frontend_dir, html=True), name="frontend")
+    return app
+

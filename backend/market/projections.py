@@ -1,0 +1,184 @@
+"""OtcEscrow events -> ads and orders, mirroring the contract's own bookkeeping."""
+
+from sqlmodel import Session
+
+from backend.chain.models import ChainEvent
+from backend.chain.projections import on, register_tables
+from backend.market.models import Ad, Order
+
+register_tables(Order, Ad)  # orders first: they reference ads
+
+ESCROW = "OtcEscrow"
+
+
+def _fiat(value: str) -> str:
+    return bytes.fromhex(value[2:]).decode("ascii", errors="replace")
+
+
+def _ad(session: Session, event: ChainEvent) -> Ad:
+    ad = session.get(Ad, event.ad_id)
+    ad.updated_at = event.timestamp
+    return ad
+
+
+def _order(session: Session, event: ChainEvent) -> Order:
+    return session.get(Order, event.order_id)
+
+
+def _give_back(ad: Ad, amount: int) -> None:
+    # As the contract does: freed tokens go back on sale unless the ad is closed,
+    # in which case they went straight back to the seller.
+    ad.locked -= amount
+    if not ad.closed:
+        ad.available += amount
+
+
+@on(ESCROW, "AdCreated")
+def ad_created(session: Session, event: ChainEvent) -> None:
+    a = event.args
+    session.add(
+        Ad(
+            id=event.ad_id,
+            seller=a["seller"],
+            token=a["token"],
+            available=int(a["amount"]),
+            locked=0,
+            price=int(a["price"]),
+            fiat=_fiat(a["fiat"]),
+            min_amount=int(a["min_amount"]),
+            max_amount=int(a["max_amount"]),
+            payment_window=int(a["payment_window"]),
+            payment_methods=int(a["payment_methods"]),
+            terms_hash=a["terms_hash"],
+            created_block=event.block_number,
+            created_at=event.timestamp,
+            updated_at=event.timestamp,
+        )
+    )
+    session.flush()
+
+
+@on(ESCROW, "AdToppedUp")
+def ad_topped_up(session: Session, event: ChainEvent) -> None:
+    _ad(session, event).available += int(event.args["amount"])
+
+
+@on(ESCROW, "AdUpdated")
+def ad_updated(session: Session, event: ChainEvent) -> None:
+    ad, a = _ad(session, event), event.args
+    ad.price = int(a["price"])
+    ad.min_amount = int(a["min_amount"])
+    ad.max_amount = int(a["max_amount"])
+    ad.payment_window = int(a["payment_window"])
+    ad.payment_methods = int(a["payment_methods"])
+    ad.terms_hash = a["terms_hash"]
+
+
+@on(ESCROW, "AdPaused")
+def ad_paused(session: Session, event: ChainEvent) -> None:
+    _ad(session, event).active = False
+
+
+@on(ESCROW, "AdResumed")
+def ad_resumed(session: Session, event: ChainEvent) -> None:
+    _ad(session, event).active = True
+
+
+@on(ESCROW, "AdWithdrawn")
+def ad_withdrawn(session: Session, event: ChainEvent) -> None:
+    _ad(session, event).available -= int(event.args["amount"])
+
+
+@on(ESCROW, "AdClosed")
+def ad_closed(session: Session, event: ChainEvent) -> None:
+    ad = _ad(session, event)
+    ad.available = 0
+    ad.active = False
+    ad.closed = True
+
+
+@on(ESCROW, "OrderOpened")
+def order_opened(session: Session, event: ChainEvent) -> None:
+    a = event.args
+    ad = _ad(session, event)
+    amount = int(a["amount"])
+    ad.available -= amount
+    ad.locked += amount
+    session.add(
+        Order(
+            id=event.order_id,
+            ad_id=ad.id,
+            buyer=a["buyer"],
+            seller=a["seller"],
+            token=ad.token,
+            fiat=ad.fiat,
+            amount=amount,
+            price=int(a["price"]),
+            status="OPEN",
+            deadline=int(a["deadline"]),
+            opened_at=event.timestamp,
+        )
+    )
+    session.flush()
+
+
+@on(ESCROW, "OrderPaid")
+def order_paid(session: Session, event: ChainEvent) -> None:
+    order = _order(session, event)
+    order.status = "PAID"
+    order.paid_at = event.timestamp
+    order.payment_ref = event.args["payment_ref"]
+
+
+@on(ESCROW, "OrderReleased")
+def order_released(session: Session, event: ChainEvent) -> None:
+    order = _order(session, event)
+    fee = int(event.args["fee"])
+    order.status = "RELEASED"
+    order.ended_at = event.timestamp
+    order.fee = fee
+    order.buyer_received = order.amount - fee
+    ad = session.get(Ad, order.ad_id)
+    ad.locked -= order.amount
+    ad.updated_at = event.timestamp
+
+
+@on(ESCROW, "OrderCancelled")
+def order_cancelled(session: Session, event: ChainEvent) -> None:
+    order = _order(session, event)
+    order.status = "CANCELLED"
+    order.ended_at = event.timestamp
+    order.cancel_reason = {1: "buyer", 2: "expired"}.get(int(event.args["reason"]), "unknown")
+    ad = session.get(Ad, order.ad_id)
+    _give_back(ad, order.amount)
+    ad.updated_at = event.timestamp
+
+
+@on(ESCROW, "DeadlineExtended")
+def deadline_extended(session: Session, event: ChainEvent) -> None:
+    _order(session, event).deadline = int(event.args["deadline"])
+
+
+@on(ESCROW, "DisputeOpened")
+def dispute_opened(session: Session, event: ChainEvent) -> None:
+    order = _order(session, event)
+    order.status = "DISPUTED"
+    order.disputed_by = event.args["by"]
+    order.evidence_hash = event.args["evidence_hash"]
+
+
+@on(ESCROW, "DisputeResolved")
+def dispute_resolved(session: Session, event: ChainEvent) -> None:
+    a = event.args
+    order = _order(session, event)
+    order.status = "RESOLVED"
+    order.ended_at = event.timestamp
+    order.buyer_bps = int(a["buyer_bps"])
+    order.fee = int(a["fee"])
+    order.buyer_received = int(a["buyer_amount"])
+    order.seller_refunded = int(a["seller_amount"])
+    ad = session.get(Ad, order.ad_id)
+    ad.locked -= order.amount
+    if not ad.closed:
+        ad.available += int(a["seller_amount"])
+    ad.updated_at = event.timestamp

@@ -1,0 +1,137 @@
+"""Market API: ads with filters, orders with their timeline, traders' stats."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path, Query
+
+from backend.auth.deps import CurrentUser
+from backend.chain.deps import ChainDep
+from backend.db import SessionDep
+from backend.market import service
+from backend.market.models import Ad, Order
+from backend.market.schemas import (
+    AdPage,
+    AdPublic,
+    AdSort,
+    AdWithStats,
+    OrderDetail,
+    OrderPage,
+    OrderPublic,
+    TimelineEntry,
+    TraderStats,
+)
+from backend.validation import Address, Uint256Str, parse_address
+
+router = APIRouter(tags=["market"])
+
+Limit = Annotated[int, Query(ge=1, le=100, description="page size")]
+Offset = Annotated[int, Query(ge=0, le=1_000_000)]
+Id = Annotated[int, Path(ge=1, le=2**63 - 1)]
+StatusFilter = Annotated[str | None, Query(pattern="^(?i)(open|paid|released|cancelled|disputed|resolved)$")]
+
+
+def _address_or_422(value: str) -> str:
+    address = parse_address(value)
+    if address is None:
+        raise HTTPException(422, "not an address: expected 0x followed by 40 hex digits")
+    return address
+
+
+@router.get("/ads", response_model=AdPage, summary="Ads on sale, filtered and sorted")
+def list_ads(
+    session: SessionDep,
+    token: Annotated[Address | None, Query()] = None,
+    fiat: Annotated[str | None, Query(pattern="^[A-Za-z]{3}$", description="ISO 4217 code")] = None,
+    min_price: Annotated[Uint256Str | None, Query(description="fiat minor units per whole token")] = None,
+    max_price: Annotated[Uint256Str | None, Query()] = None,
+    amount: Annotated[Uint256Str | None, Query(description="token base units the ad must be able to fill")] = None,
+    payment_method: Annotated[int | None, Query(ge=1, le=2**64 - 1, description="bitmask")] = None,
+    seller: Annotated[Address | None, Query()] = None,
+    include_inactive: bool = False,
+    sort: AdSort = "price",
+    limit: Limit = 20,
+    offset: Offset = 0,
+) -> AdPage:
+    ads, total = service.list_ads(
+        session,
+        token=token,
+        fiat=fiat,
+        min_price=int(min_price) if min_price is not None else None,
+        max_price=int(max_price) if max_price is not None else None,
+        amount=int(amount) if amount is not None else None,
+        payment_method=payment_method,
+        seller=seller,
+        include_inactive=include_inactive,
+        sort=sort,
+        limit=limit,
+        offset=offset,
+    )
+    stats = service.trader_stats_many(session, {ad.seller for ad in ads})
+    items = [AdWithStats(**AdPublic.of(ad).model_dump(), seller_stats=stats[ad.seller]) for ad in ads]
+    return AdPage(items=items, total=total, limit=limit, offset=offset)
+
+
+@router.get("/ads/{ad_id}", response_model=AdWithStats)
+def get_ad(ad_id: Id, session: SessionDep) -> AdWithStats:
+    ad = session.get(Ad, ad_id)
+    if ad is None:
+        raise HTTPException(404, f"ad {ad_id} not found")
+    return AdWithStats(**AdPublic.of(ad).model_dump(), seller_stats=service.trader_stats(session, ad.seller))
+
+
+@router.get("/orders/{order_id}", response_model=OrderDetail, summary="An order with its timeline")
+def get_order(order_id: Id, session: SessionDep, chain: ChainDep) -> OrderDetail:
+    order = session.get(Order, order_id)
+    if order is None:
+        raise HTTPException(404, f"order {order_id} not found")
+    decimals = next(
+        (t["decimals"] for t in chain.deployment.tokens if t["address"].lower() == order.token.lower()), 18
+    )
+    timeline = [
+        TimelineEntry(
+            event=e.name, block_number=e.block_number, timestamp=e.timestamp, tx_hash=e.tx_hash,
+            log_index=e.log_index, args=e.args,
+        )
+        for e in service.order_timeline(session, order_id)
+    ]
+    now = chain.w3.eth.get_block("latest")["timestamp"]
+    return OrderDetail(
+        **OrderPublic.of(order).model_dump(),
+        timeline=timeline,
+        seconds_to_deadline=service.seconds_to_deadline(order, now),
+        fiat_total_minor=str(order.amount * order.price // 10**decimals),
+    )
+
+
+@router.get("/me/orders", response_model=OrderPage, summary="The signed-in user's orders")
+def my_orders(
+    user: CurrentUser,
+    session: SessionDep,
+    role: Annotated[str | None, Query(pattern="^(buyer|seller)$")] = None,
+    status: StatusFilter = None,
+    limit: Limit = 20,
+    offset: Offset = 0,
+) -> OrderPage:
+    if user.address is None:
+        raise HTTPException(400, "this account has no wallet address; sign in with a wallet")
+    orders, total = service.orders_of(session, user.address, role=role, status=status, limit=limit, offset=offset)
+    return OrderPage(items=[OrderPublic.of(o) for o in orders], total=total, limit=limit, offset=offset)
+
+
+@router.get("/traders/{address}/orders", response_model=OrderPage, summary="A trader's orders")
+def trader_orders(
+    address: str,
+    session: SessionDep,
+    role: Annotated[str | None, Query(pattern="^(buyer|seller)$")] = None,
+    status: StatusFilter = None,
+    limit: Limit = 20,
+    offset: Offset = 0,
+) -> OrderPage:
+    address = _address_or_422(address)
+    orders, total = service.orders_of(session, address, role=role, status=status, limit=limit, offset=offset)
+    return OrderPage(items=[OrderPublic.of(o) for o in orders], total=total, limit=limit, offset=offset)
+
+
+@router.get("/traders/{address}/stats", response_model=TraderStats)
+def trader_stats(address: str, session: SessionDep) -> TraderStats:
+    return service.trader_stats(session, _address_or_422(address))

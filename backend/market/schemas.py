@@ -1,0 +1,111 @@
+"""Public shapes of ads, orders and stats. Token amounts are decimal strings (uint256)."""
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from backend.columns import Amount
+from backend.market.models import Ad, Order
+
+
+class _FromRow(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class AdPublic(_FromRow):
+    id: int
+    seller: str
+    token: str
+    available: Amount
+    locked: Amount
+    price: Amount
+    fiat: str
+    min_amount: Amount
+    max_amount: Amount
+    payment_window: int
+    payment_methods: int
+    terms_hash: str
+    active: bool
+    closed: bool
+    created_block: int
+    created_at: int
+    updated_at: int
+
+    @classmethod
+    def of(cls, ad: Ad) -> "AdPublic":
+        return cls.model_validate(ad)
+
+
+class TraderStats(BaseModel):
+    address: str
+    completed_trades: int
+    ended_trades: int
+    completion_rate: float | None
+    median_release_seconds: float | None
+    as_seller: int
+    as_buyer: int
+    disputes: int
+
+
+class AdWithStats(AdPublic):
+    seller_stats: TraderStats
+
+
+class AdPage(BaseModel):
+    items: list[AdWithStats]
+    total: int
+    limit: int
+    offset: int
+
+
+class OrderPublic(_FromRow):
+    id: int
+    ad_id: int
+    buyer: str
+    seller: str
+    token: str
+    fiat: str
+    amount: Amount
+    price: Amount
+    status: str
+    deadline: int
+    opened_at: int
+    paid_at: int | None
+    ended_at: int | None
+    payment_ref: str | None
+    fee: Amount | None
+    buyer_received: Amount | None
+    seller_refunded: Amount | None
+    cancel_reason: str | None
+    disputed_by: str | None
+    evidence_hash: str | None
+    buyer_bps: int | None
+
+    @classmethod
+    def of(cls, order: Order) -> "OrderPublic":
+        return cls.model_validate(order)
+
+
+class TimelineEntry(BaseModel):
+    event: str
+    block_number: int
+    timestamp: int
+    tx_hash: str
+    log_index: int
+    args: dict
+
+
+class OrderDetail(OrderPublic):
+    timeline: list[TimelineEntry]
+    seconds_to_deadline: int | None
+    fiat_total_minor: str  # amount × price / 10**decimals, in fiat minor units
+
+
+class OrderPage(BaseModel):
+    items: list[OrderPublic]
+    total: int
+    limit: int
+    offset: int
+
+
+AdSort = Literal["price", "-price", "newest", "oldest", "-available"]

@@ -1,0 +1,7 @@
+"""Every table of every domain, imported in one place for Alembic and the tests."""
+
+from backend.auth.models import AuthSession, SiweNonce, User  # noqa: F401
+from backend.chain.models import ChainEvent, ChainIncident, IndexedBlock  # noqa: F401
+from backend.kyc.models import KycAttestation  # noqa: F401
+from backend.market.models import Ad, Order  # noqa: F401
+from backend.nodes.models import Authority, NodeProposal, NodeRecord  # noqa: F401

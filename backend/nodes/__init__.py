@@ -1,0 +1,1 @@
+"""Nodes: the permissioned network as NodeRegistry records it (admission flow: own issue)."""

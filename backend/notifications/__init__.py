@@ -1,0 +1,1 @@
+"""Notifications: pushes to a user's open pages when their orders change."""
