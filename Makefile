@@ -10,7 +10,7 @@ export APE_DATA_FOLDER ?= $(CURDIR)/.cache/ape
 
 INVARIANT_STEPS ?= 2000
 
-.PHONY: setup setup-python setup-node setup-browser compile run test test-contracts bench clean
+.PHONY: setup setup-python setup-node setup-browser compile run test test-contracts test-backend test-e2e bench clean
 
 setup: setup-python setup-node
 
@@ -21,10 +21,15 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PY) -m pip install -q -c constraints.txt -e '.[test]'
 	@touch $@
 
-setup-node: node_modules/.installed
+setup-node: node_modules/.installed frontend/vendor/ethers.min.js
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
+
+# The frontend imports ethers as an ES module from frontend/vendor/ (git-ignored).
+frontend/vendor/ethers.min.js: node_modules/.installed
+	@mkdir -p frontend/vendor
+	cp node_modules/ethers/dist/ethers.min.js $@
 
 # Debian's Chromium for the browser tests (a downloaded browser build fails here).
 setup-browser:
@@ -36,10 +41,21 @@ compile: setup
 run: setup
 	@bash scripts/run_local.sh
 
-test: setup test-contracts
+# Three pytest runs: each suite has its own conftest (and ape starts its own Anvil).
+test: setup setup-browser
+	ape test tests/contracts --invariant-steps $(INVARIANT_STEPS) -q
+	ape test tests/backend -q
+	ape test tests/e2e -q
 
 test-contracts: setup
 	ape test tests/contracts --invariant-steps $(INVARIANT_STEPS) -q
+
+test-backend: setup
+	ape test tests/backend -q
+
+# Browser journeys: Playwright drives Debian's Chromium against a real backend and Anvil.
+test-e2e: setup setup-browser
+	ape test tests/e2e -q
 
 bench: setup
 	python bench/gas.py

@@ -70,7 +70,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # One readable sentence first, the details after: clients show `detail`.
         errors = exc.errors()
         first = errors[0] if errors else {}
-        where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path"))
+        loc = first.get("loc", ())
+        # Drop only the location prefix: a field may itself be named "body".
+        where = ".".join(str(p) for p in (loc[1:] if loc and loc[0] in ("body", "query", "path") else loc))
         message = f"{where}: {first.get('msg', 'invalid input')}" if where else first.get("msg", "invalid input")
         return JSONResponse(
             status_code=422,

@@ -27,6 +27,21 @@ fi
 
 ape run deploy --network ethereum:local:node
 
+# The backend migrates its database, indexes the chain and serves the web app.
+APP_PORT=${APP_PORT:-8000}
+export SENTINEL_RPC_URL="http://127.0.0.1:${RPC_PORT}"
+export SENTINEL_MANIFEST_PATH="$PWD/deployments/$(curl -s -X POST -H 'content-type: application/json' \
+  --data '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' "$SENTINEL_RPC_URL" \
+  | python3 -c 'import json,sys; print(int(json.load(sys.stdin)["result"], 16))').json"
+python -m uvicorn --factory backend.main:create_app --host 127.0.0.1 --port "$APP_PORT" > run/backend.log 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:${APP_PORT}/api/chain/status" && break; sleep 0.2; done
+curl -sf -o /dev/null "http://127.0.0.1:${APP_PORT}/api/chain/status" || { echo "The backend did not start; see run/backend.log"; tail -20 run/backend.log; exit 1; }
+
 echo
-echo "Local chain: http://127.0.0.1:${RPC_PORT}  (Ctrl-C stops it)"
+echo "Sentinel OTC is running:"
+echo "  web app and API   http://127.0.0.1:${APP_PORT}/   (API docs: http://127.0.0.1:${APP_PORT}/docs)"
+echo "  local chain       http://127.0.0.1:${RPC_PORT}  (chain id 1337)"
+echo "  logs              run/anvil.log, run/backend.log"
+echo "Ctrl-C stops everything."
 wait

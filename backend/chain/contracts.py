@@ -2,7 +2,7 @@
 
 import json
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from eth_abi import decode as abi_decode
@@ -17,7 +17,7 @@ class ManifestError(RuntimeError):
     pass
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class EventSpec:
     contract: str
     name: str
@@ -25,13 +25,38 @@ class EventSpec:
     data: list[tuple[str, str]]
 
     def decode(self, topics: list[bytes], data: bytes) -> dict:
-        args = {}
-        for (name, typ), topic in zip(self.indexed, topics[1:]):
-            args[name] = abi_decode([typ], topic)[0]
-        if self.data:
+        args = {name: _decode_word(typ, topic) for (name, typ), topic in zip(self.indexed, topics[1:])}
+        if not self.data:
+            return args
+        if self.static_data:
+            # Static types only: the data is one 32-byte word per argument.
+            for i, (name, typ) in enumerate(self.data):
+                args[name] = _decode_word(typ, data[32 * i : 32 * i + 32])
+        else:
             values = abi_decode([typ for _, typ in self.data], data)
             args.update({name: value for (name, _), value in zip(self.data, values)})
         return args
+
+    @cached_property
+    def static_data(self) -> bool:
+        return all(_is_static_word(typ) for _, typ in self.data)
+
+
+def _is_static_word(typ: str) -> bool:
+    return typ in ("address", "bool") or (typ.startswith(("uint", "bytes")) and typ != "bytes" and "[" not in typ)
+
+
+def _decode_word(typ: str, word: bytes):
+    """One ABI word (a topic or a static argument); other types go through eth_abi."""
+    if typ.startswith("uint"):
+        return int.from_bytes(word, "big")
+    if typ == "address":
+        return checksum("0x" + word[12:].hex())
+    if typ == "bool":
+        return word[-1] == 1
+    if typ.startswith("bytes") and typ != "bytes":
+        return word[: int(typ[5:])]
+    return abi_decode([typ], word)[0]  # dynamic types in topics are hashes; others are rare
 
 
 def _abi_type(item: dict) -> str:
@@ -104,13 +129,24 @@ class Deployment:
         return out
 
     def decode_log(self, log) -> tuple[EventSpec, dict] | None:
-        topics = [bytes(t) for t in log["topics"]]
+        """Decodes a log as web3 formats it or as raw JSON-RPC returns it (hex strings)."""
+        topics = [_as_bytes(t) for t in log["topics"]]
         if not topics:
             return None
         spec = self.events.get((log["address"].lower(), topics[0]))
         if spec is None:
             return None
-        return spec, spec.decode(topics, bytes(log["data"]))
+        return spec, spec.decode(topics, _as_bytes(log["data"]))
+
+
+def _as_bytes(value) -> bytes:
+    return bytes.fromhex(value[2:]) if isinstance(value, str) else bytes(value)
+
+
+@lru_cache(maxsize=65_536)
+def checksum(address: str) -> str:
+    """Checksumming hashes the address: the same few addresses recur in every window."""
+    return to_checksum_address(address)
 
 
 def jsonable(value):
@@ -124,5 +160,5 @@ def jsonable(value):
     if isinstance(value, (list, tuple)):
         return [jsonable(v) for v in value]
     if isinstance(value, str) and len(value) == 42 and value.startswith("0x"):
-        return to_checksum_address(value)
+        return checksum(value)
     return value

@@ -15,6 +15,7 @@ Handler = Callable[[Session, ChainEvent], None]
 
 _handlers: dict[tuple[str, str], list[Handler]] = {}
 _tables: list[type[SQLModel]] = []
+_party_resolvers: list[Callable[[Session, ChainEvent], set[str]]] = []
 
 
 def on(contract: str, event: str) -> Callable[[Handler], Handler]:
@@ -25,8 +26,47 @@ def on(contract: str, event: str) -> Callable[[Handler], Handler]:
     return register
 
 
+def parties_resolver(resolver: Callable[[Session, ChainEvent], set[str]]):
+    """Registers who else an event concerns beyond the addresses in its arguments
+    (`OrderPaid` names the buyer only, yet the seller must hear of it)."""
+    _party_resolvers.append(resolver)
+    return resolver
+
+
+def parties(session: Session, event: ChainEvent) -> set[str]:
+    found: set[str] = set()
+    for resolver in _party_resolvers:
+        found |= resolver(session, event)
+    return found
+
+
 def register_tables(*models: type[SQLModel]) -> None:
     _tables.extend(m for m in models if m not in _tables)
+
+
+def get(session: Session, model: type[SQLModel], key):
+    """A projection row by primary key, held for the rest of the window.
+
+    The session's identity map keeps clean rows only weakly, so without this every
+    event would reload its ad or order from the database.
+    """
+    cache = session.info.setdefault("projection_rows", {})
+    row = cache.get((model, key))
+    if row is None:
+        row = session.get(model, key)
+        if row is not None:
+            cache[(model, key)] = row
+    return row
+
+
+def add(session: Session, row: SQLModel, key) -> None:
+    """A new projection row, visible to `get` before the window is flushed."""
+    session.add(row)
+    session.info.setdefault("projection_rows", {})[(type(row), key)] = row
+
+
+def forget_rows(session: Session) -> None:
+    session.info.pop("projection_rows", None)
 
 
 def apply(session: Session, event: ChainEvent) -> None:
@@ -36,6 +76,7 @@ def apply(session: Session, event: ChainEvent) -> None:
 
 def rebuild(session: Session) -> int:
     """Empty every projection and replay all stored events in chain order."""
+    forget_rows(session)
     for model in _tables:
         session.exec(delete(model))
     session.flush()

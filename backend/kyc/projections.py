@@ -3,7 +3,7 @@
 from sqlmodel import Session
 
 from backend.chain.models import ChainEvent
-from backend.chain.projections import on, register_tables
+from backend.chain.projections import add, get, on, register_tables
 from backend.kyc.models import KycAttestation
 
 register_tables(KycAttestation)
@@ -12,7 +12,7 @@ register_tables(KycAttestation)
 @on("KycRegistry", "Attested")
 def attested(session: Session, event: ChainEvent) -> None:
     a = event.args
-    record = session.get(KycAttestation, a["account"]) or KycAttestation(account=a["account"])
+    record = get(session, KycAttestation, a["account"]) or KycAttestation(account=a["account"])
     record.level = int(a["level"])
     record.expires_at = int(a["expires_at"])
     record.record_hash = a["record_hash"]
@@ -21,13 +21,12 @@ def attested(session: Session, event: ChainEvent) -> None:
     record.attested_block = event.block_number
     record.revoked = False
     record.revoke_reason = None
-    session.add(record)
-    session.flush()
+    add(session, record, record.account)
 
 
 @on("KycRegistry", "Revoked")
 def revoked(session: Session, event: ChainEvent) -> None:
-    record = session.get(KycAttestation, event.args["account"])
+    record = get(session, KycAttestation, event.args["account"])
     if record is not None:
         record.revoked = True
         record.revoke_reason = event.args["reason"]

@@ -3,7 +3,7 @@
 from sqlmodel import Session
 
 from backend.chain.models import ChainEvent
-from backend.chain.projections import on, register_tables
+from backend.chain.projections import add, get, on, parties_resolver, register_tables
 from backend.market.models import Ad, Order
 
 register_tables(Order, Ad)  # orders first: they reference ads
@@ -16,13 +16,26 @@ def _fiat(value: str) -> str:
 
 
 def _ad(session: Session, event: ChainEvent) -> Ad:
-    ad = session.get(Ad, event.ad_id)
+    ad = get(session, Ad, event.ad_id)
     ad.updated_at = event.timestamp
     return ad
 
 
 def _order(session: Session, event: ChainEvent) -> Order:
-    return session.get(Order, event.order_id)
+    return get(session, Order, event.order_id)
+
+
+@parties_resolver
+def order_and_ad_parties(session: Session, event: ChainEvent) -> set[str]:
+    if event.contract != ESCROW:
+        return set()
+    if event.order_id is not None:
+        order = get(session, Order, event.order_id)
+        return {order.buyer, order.seller} if order else set()
+    if event.ad_id is not None:
+        ad = get(session, Ad, event.ad_id)
+        return {ad.seller} if ad else set()
+    return set()
 
 
 def _give_back(ad: Ad, amount: int) -> None:
@@ -36,7 +49,8 @@ def _give_back(ad: Ad, amount: int) -> None:
 @on(ESCROW, "AdCreated")
 def ad_created(session: Session, event: ChainEvent) -> None:
     a = event.args
-    session.add(
+    add(
+        session,
         Ad(
             id=event.ad_id,
             seller=a["seller"],
@@ -53,9 +67,9 @@ def ad_created(session: Session, event: ChainEvent) -> None:
             created_block=event.block_number,
             created_at=event.timestamp,
             updated_at=event.timestamp,
-        )
+        ),
+        event.ad_id,
     )
-    session.flush()
 
 
 @on(ESCROW, "AdToppedUp")
@@ -104,7 +118,8 @@ def order_opened(session: Session, event: ChainEvent) -> None:
     amount = int(a["amount"])
     ad.available -= amount
     ad.locked += amount
-    session.add(
+    add(
+        session,
         Order(
             id=event.order_id,
             ad_id=ad.id,
@@ -117,9 +132,9 @@ def order_opened(session: Session, event: ChainEvent) -> None:
             status="OPEN",
             deadline=int(a["deadline"]),
             opened_at=event.timestamp,
-        )
+        ),
+        event.order_id,
     )
-    session.flush()
 
 
 @on(ESCROW, "OrderPaid")
@@ -138,7 +153,7 @@ def order_released(session: Session, event: ChainEvent) -> None:
     order.ended_at = event.timestamp
     order.fee = fee
     order.buyer_received = order.amount - fee
-    ad = session.get(Ad, order.ad_id)
+    ad = get(session, Ad, order.ad_id)
     ad.locked -= order.amount
     ad.updated_at = event.timestamp
 
@@ -149,7 +164,7 @@ def order_cancelled(session: Session, event: ChainEvent) -> None:
     order.status = "CANCELLED"
     order.ended_at = event.timestamp
     order.cancel_reason = {1: "buyer", 2: "expired"}.get(int(event.args["reason"]), "unknown")
-    ad = session.get(Ad, order.ad_id)
+    ad = get(session, Ad, order.ad_id)
     _give_back(ad, order.amount)
     ad.updated_at = event.timestamp
 
@@ -177,7 +192,7 @@ def dispute_resolved(session: Session, event: ChainEvent) -> None:
     order.fee = int(a["fee"])
     order.buyer_received = int(a["buyer_amount"])
     order.seller_refunded = int(a["seller_amount"])
-    ad = session.get(Ad, order.ad_id)
+    ad = get(session, Ad, order.ad_id)
     ad.locked -= order.amount
     if not ad.closed:
         ad.available += int(a["seller_amount"])

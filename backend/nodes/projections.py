@@ -3,7 +3,7 @@
 from sqlmodel import Session
 
 from backend.chain.models import ChainEvent
-from backend.chain.projections import on, register_tables
+from backend.chain.projections import add, get, on, register_tables
 from backend.nodes.models import Authority, NodeProposal, NodeRecord
 
 register_tables(Authority, NodeRecord, NodeProposal)
@@ -14,16 +14,15 @@ REGISTRY = "NodeRegistry"
 @on(REGISTRY, "AuthorityAdded")
 def authority_added(session: Session, event: ChainEvent) -> None:
     address = event.args["account"]
-    row = session.get(Authority, address) or Authority(address=address, since_block=event.block_number)
+    row = get(session, Authority, address) or Authority(address=address, since_block=event.block_number)
     row.active = True
     row.since_block = event.block_number
-    session.add(row)
-    session.flush()
+    add(session, row, address)
 
 
 @on(REGISTRY, "AuthorityRemoved")
 def authority_removed(session: Session, event: ChainEvent) -> None:
-    row = session.get(Authority, event.args["account"])
+    row = get(session, Authority, event.args["account"])
     if row is not None:
         row.active = False
 
@@ -31,20 +30,19 @@ def authority_removed(session: Session, event: ChainEvent) -> None:
 @on(REGISTRY, "NodeAdmitted")
 def node_admitted(session: Session, event: ChainEvent) -> None:
     a = event.args
-    row = session.get(NodeRecord, a["node"]) or NodeRecord(address=a["node"], admitted_block=event.block_number)
+    row = get(session, NodeRecord, a["node"]) or NodeRecord(address=a["node"], admitted_block=event.block_number)
     row.endpoint = a["endpoint"]
     row.hardware_hash = a["hardware_hash"]
     row.challenge_digest = a["challenge_digest"]
     row.active = True
     row.admitted_block = event.block_number
     row.revoked_reason = None
-    session.add(row)
-    session.flush()
+    add(session, row, a["node"])
 
 
 @on(REGISTRY, "NodeRevoked")
 def node_revoked(session: Session, event: ChainEvent) -> None:
-    row = session.get(NodeRecord, event.args["node"])
+    row = get(session, NodeRecord, event.args["node"])
     if row is not None:
         row.active = False
         row.revoked_reason = event.args["reason"]
@@ -53,7 +51,8 @@ def node_revoked(session: Session, event: ChainEvent) -> None:
 @on(REGISTRY, "ProposalCreated")
 def proposal_created(session: Session, event: ChainEvent) -> None:
     a = event.args
-    session.add(
+    add(
+        session,
         NodeProposal(
             id=int(a["proposal_id"]),
             kind=int(a["kind"]),
@@ -61,14 +60,14 @@ def proposal_created(session: Session, event: ChainEvent) -> None:
             proposer=a["proposer"],
             epoch=int(a["epoch"]),
             created_block=event.block_number,
-        )
+        ),
+        int(a["proposal_id"]),
     )
-    session.flush()
 
 
 @on(REGISTRY, "ProposalApproved")
 def proposal_approved(session: Session, event: ChainEvent) -> None:
-    row = session.get(NodeProposal, int(event.args["proposal_id"]))
+    row = get(session, NodeProposal, int(event.args["proposal_id"]))
     if row is not None:
         row.approvals = int(event.args["approvals"])
         row.quorum = int(event.args["quorum"])

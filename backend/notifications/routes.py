@@ -1,5 +1,66 @@
 """HTTP and WebSocket routes of the notifications domain."""
 
-from fastapi import APIRouter
+import json
 
-router = APIRouter(prefix="", tags=["notifications"])
+import anyio
+from fastapi import APIRouter, WebSocket
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.websockets import WebSocketState
+
+from backend.auth.deps import websocket_user
+
+router = APIRouter(prefix="/notifications", tags=["notifications"])
+
+
+@router.websocket("/ws")
+async def notifications_socket(websocket: WebSocket) -> None:
+    """Pushes for the signed-in wallet: chain events of its orders and ads, chat messages.
+
+    First frame: `{"type": "subscribed", "address"}`. Then each push is one JSON object
+    with a `type` ("chain_event", "chat"). Frames sent by
+    the client are ignored. Closes with 4401 when not signed in and 4403 for an account
+    without a wallet address (pushes are addressed to wallets).
+    """
+    app = websocket.app
+    await websocket.accept()
+
+    def address_of_caller() -> tuple[bool, str | None]:
+        with Session(app.state.engine) as session:
+            user = websocket_user(websocket, session)
+            return user is not None, user.address if user is not None else None
+
+    signed_in, address = await run_in_threadpool(address_of_caller)
+    if not signed_in:
+        await websocket.close(code=4401, reason="sign in first")
+        return
+    if not address:
+        await websocket.close(code=4403, reason="this account has no wallet address")
+        return
+
+    hub = app.state.hub
+    queue = hub.subscribe(address)
+    try:
+        # Tells the client that pushes from now on reach it (nothing is replayed).
+        await websocket.send_json({"type": "subscribed", "address": address})
+        async with anyio.create_task_group() as tasks:
+
+            async def forward() -> None:
+                while True:
+                    message = await queue.get()
+                    try:
+                        await websocket.send_text(json.dumps(message, default=str))
+                    except Exception:  # the client is gone; the receive side sees the disconnect
+                        return
+
+            tasks.start_soon(forward)
+            while (await websocket.receive())["type"] != "websocket.disconnect":
+                pass
+            tasks.cancel_scope.cancel()
+    finally:
+        hub.unsubscribe(address, queue)
+        if websocket.client_state == WebSocketState.CONNECTED:
+            try:
+                await websocket.close()
+            except RuntimeError:
+                pass

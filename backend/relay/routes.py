@@ -1,5 +1,51 @@
-"""HTTP and WebSocket routes of the relay domain."""
+"""Gasless actions: prepare the EIP-712 payload to sign, then submit the signature and the
+desk's relayer node sends the transaction and pays its gas."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException, Request
+from requests.exceptions import RequestException
+
+from backend.chain.deps import ChainDep
+from backend.relay import service
+from backend.relay.schemas import RelayPrepared, RelayPrepareRequest, RelayResult, RelaySubmitRequest
 
 router = APIRouter(prefix="/relay", tags=["relay"])
+
+
+@router.post(
+    "/prepare",
+    response_model=RelayPrepared,
+    summary="The EIP-712 payload a buyer or seller signs for a gasless action",
+    responses={
+        404: {"description": "no such order on chain"},
+        409: {"description": "the order's state forbids it"},
+        503: {"description": "the chain node is unreachable"},
+    },
+)
+def prepare(body: RelayPrepareRequest, chain: ChainDep) -> RelayPrepared:
+    try:
+        return service.prepare(chain=chain, action=body.action, order_id=body.order_id, payment_ref=body.payment_ref)
+    except service.RelayError as err:
+        raise HTTPException(err.status_code, err.detail) from None
+    except RequestException:
+        raise HTTPException(503, "the chain node is unreachable: try again shortly") from None
+
+
+@router.post(
+    "/submit",
+    response_model=RelayResult,
+    summary="Relay a signed action: checked for free first, then sent with the relayer's gas",
+    responses={
+        400: {"description": "wrong signer, expired deadline, bad nonce or signature"},
+        404: {"description": "no such order on chain"},
+        409: {"description": "nonce already used, or the order's state forbids the action"},
+        503: {"description": "the relayer is not authorized or cannot send, or the chain node is unreachable"},
+    },
+)
+def submit(body: RelaySubmitRequest, chain: ChainDep, request: Request) -> RelayResult:
+    key = request.app.state.settings.relayer_private_key.get_secret_value()
+    try:
+        return service.submit(chain=chain, relayer_key=key, request=body)
+    except service.RelayError as err:
+        raise HTTPException(err.status_code, err.detail) from None
+    except RequestException:
+        raise HTTPException(503, "the chain node is unreachable: try again shortly") from None

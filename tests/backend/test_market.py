@@ -1,4 +1,8 @@
-from conftest import UNIT
+"""Market API: ads from chain events, filters, sort, orders with timelines, trader stats."""
+
+import pytest
+
+from conftest import PRICE, UNIT
 
 
 def test_ads__listed_from_chain_events(client, sync, create_ad, seller):
@@ -8,3 +12,150 @@ def test_ads__listed_from_chain_events(client, sync, create_ad, seller):
     assert [a["id"] for a in page["items"]] == [ad_id]
     ad = page["items"][0]
     assert ad["seller"] == seller.address and ad["available"] == str(1_000 * UNIT) and ad["fiat"] == "USD"
+    assert ad["seller_stats"]["completed_trades"] == 0
+
+
+@pytest.fixture
+def three_ads(create_ad, other, token, escrow, sync):
+    token.faucet(5_000 * UNIT, sender=other)
+    token.approve(escrow, 2**256 - 1, sender=other)
+    cheap = create_ad(price=700, payment_methods=0b001)
+    dear = create_ad(price=760, payment_methods=0b010, fiat=b"EUR")
+    small = create_ad(50 * UNIT, price=730, min_amount=1 * UNIT, max_amount=20 * UNIT, sender=other)
+    sync()
+    return cheap, dear, small
+
+
+def ids(response):
+    assert response.status_code == 200, response.text
+    return [a["id"] for a in response.json()["items"]]
+
+
+def test_ads__filters(client, three_ads, other, token):
+    cheap, dear, small = three_ads
+    assert ids(client.get("/api/ads", params={"fiat": "eur"})) == [dear]
+    assert ids(client.get("/api/ads", params={"min_price": 720})) == [small, dear]
+    assert ids(client.get("/api/ads", params={"max_price": 730})) == [cheap, small]
+    assert ids(client.get("/api/ads", params={"amount": 30 * UNIT})) == [cheap, dear]  # small can't fill 30
+    assert ids(client.get("/api/ads", params={"payment_method": 0b010})) == [dear]
+    assert ids(client.get("/api/ads", params={"seller": other.address.lower()})) == [small]
+    assert ids(client.get("/api/ads", params={"token": token.address})) == [cheap, small, dear]
+
+
+def test_ads__sort_and_pages(client, three_ads):
+    cheap, dear, small = three_ads
+    assert ids(client.get("/api/ads", params={"sort": "-price"})) == [dear, small, cheap]
+    assert ids(client.get("/api/ads", params={"sort": "newest"})) == [small, dear, cheap]
+    assert ids(client.get("/api/ads", params={"sort": "-available"})) == [cheap, dear, small]
+    page = client.get("/api/ads", params={"limit": 2, "offset": 1}).json()
+    assert [a["id"] for a in page["items"]] == [small, dear] and page["total"] == 3
+
+
+def test_ads__paused_and_closed_hidden_unless_asked(client, sync, escrow, create_ad, seller):
+    paused, closed, live = create_ad(), create_ad(), create_ad()
+    escrow.pause_ad(paused, sender=seller)
+    escrow.close_ad(closed, sender=seller)
+    sync()
+    assert ids(client.get("/api/ads")) == [paused, closed, live][2:]
+    assert sorted(ids(client.get("/api/ads", params={"include_inactive": True}))) == [paused, closed, live]
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"token": "0x123"}, "not an address"),
+        ({"seller": "nothex"}, "not an address"),
+        ({"min_price": "-5"}, "not a token amount"),
+        ({"amount": "1.5"}, "not a token amount"),
+        ({"fiat": "DOLLAR"}, "fiat"),
+        ({"sort": "cheapest"}, "sort"),
+        ({"limit": 0}, "limit"),
+        ({"limit": 1000}, "limit"),
+        ({"payment_method": 0}, "payment_method"),
+    ],
+)
+def test_ads__bad_filters_are_422(client, params, message):
+    response = client.get("/api/ads", params=params)
+    assert response.status_code == 422
+    assert message in response.json()["detail"]
+
+
+def test_ad__unknown_is_404(client):
+    response = client.get("/api/ads/999")
+    assert response.status_code == 404 and response.json()["detail"] == "ad 999 not found"
+    assert client.get("/api/ads/0").status_code == 422
+    assert client.get("/api/ads/abc").status_code == 422
+
+
+def test_order__detail_with_timeline(client, sync, escrow, create_ad, open_order, seller, buyer):
+    ad_id = create_ad()
+    order_id = open_order(ad_id, 100 * UNIT)
+    escrow.mark_paid(order_id, b"\x07" * 32, sender=buyer)
+    escrow.release(order_id, sender=seller)
+    sync()
+    order = client.get(f"/api/orders/{order_id}").json()
+    assert order["status"] == "RELEASED"
+    assert [t["event"] for t in order["timeline"]] == ["OrderOpened", "OrderPaid", "OrderReleased"]
+    assert order["payment_ref"] == "0x" + "07" * 32
+    fee = 100 * UNIT * 25 // 10_000
+    assert order["fee"] == str(fee) and order["buyer_received"] == str(100 * UNIT - fee)
+    assert order["fiat_total_minor"] == str(100 * PRICE)  # 100 tokens × 7.25
+    assert order["seconds_to_deadline"] is None  # only counts down while OPEN
+    ad = client.get(f"/api/ads/{ad_id}").json()
+    assert ad["available"] == str(900 * UNIT) and ad["locked"] == "0"
+
+
+def test_order__open_counts_down(client, sync, create_ad, open_order):
+    order_id = open_order(create_ad(payment_window=3600))
+    sync()
+    seconds = client.get(f"/api/orders/{order_id}").json()["seconds_to_deadline"]
+    assert 3500 < seconds <= 3600
+
+
+def test_order__unknown_is_404(client):
+    assert client.get("/api/orders/12345").status_code == 404
+
+
+def test_stats__from_chain_events(client, sync, chain, escrow, create_ad, open_order, seller, buyer):
+    ad_id = create_ad()
+    for _ in range(3):
+        order_id = open_order(ad_id, 20 * UNIT)
+        escrow.mark_paid(order_id, b"\x01" * 32, sender=buyer)
+        chain.pending_timestamp += 120
+        escrow.release(order_id, sender=seller)
+    cancelled = open_order(ad_id, 20 * UNIT)
+    escrow.cancel(cancelled, sender=buyer)
+    sync()
+    stats = client.get(f"/api/traders/{seller.address}/stats").json()
+    assert stats["completed_trades"] == 3 and stats["ended_trades"] == 4
+    assert stats["completion_rate"] == 0.75
+    assert 115 <= stats["median_release_seconds"] <= 130
+    listed = client.get("/api/ads").json()["items"][0]["seller_stats"]
+    assert listed["completed_trades"] == 3
+    assert client.get("/api/traders/0xnope/stats").status_code == 422
+
+
+def test_orders__mine_and_a_traders(client, sync, login_as, create_ad, open_order, buyer, seller, other):
+    ad_id = create_ad()
+    first, second = open_order(ad_id), open_order(ad_id)
+    sync()
+    mine = client.get("/api/me/orders", headers=login_as(buyer)).json()
+    assert [o["id"] for o in mine["items"]] == [second, first]
+    as_seller = client.get("/api/me/orders", params={"role": "seller"}, headers=login_as(seller)).json()
+    assert as_seller["total"] == 2
+    assert client.get("/api/me/orders", headers=login_as(other)).json()["total"] == 0
+    assert client.get("/api/me/orders").status_code == 401
+    assert client.get(f"/api/traders/{buyer.address}/orders", params={"status": "open"}).json()["total"] == 2
+    assert client.get(f"/api/traders/{buyer.address}/orders", params={"status": "lost"}).status_code == 422
+
+
+def test_deployment__served_for_the_frontend(client, manifest):
+    body = client.get("/api/chain/deployment").json()
+    assert body["chain_id"] == manifest["chain_id"]
+    assert body["contracts"]["OtcEscrow"] == manifest["contracts"]["OtcEscrow"]["address"]
+    assert body["tokens"][0]["symbol"] == "TUSD"
+
+
+def test_oversized_body__413(client):
+    response = client.post("/api/auth/nonce", content=b"x" * 2_000_000, headers={"content-type": "application/json"})
+    assert response.status_code == 413 and response.json()["detail"] == "request body too large"

@@ -276,12 +276,6 @@ def test_create_ad__without_allowance_fails(escrow, token, other):
     assert token.balanceOf(other) == 100 * UNIT
 
 
-def test_create_ad__when_paused(escrow, token, seller, admin):
-    escrow.pause(sender=admin)
-    with ape.reverts("pausable: contract is paused"):
-        new_ad(escrow, token, seller)
-
-
 def test_create_ad__kyc_required(escrow, token, seller, admin, officer, kyc_registry, chain):
     escrow.set_kyc_min_level(2, sender=admin)
     with ape.reverts("otc_escrow: kyc required"):
@@ -438,12 +432,6 @@ def test_top_up__closed_ad(escrow, seller, ad_id):
         escrow.top_up(ad_id, UNIT, sender=seller)
 
 
-def test_top_up__when_paused(escrow, seller, ad_id, admin):
-    escrow.pause(sender=admin)
-    with ape.reverts("pausable: contract is paused"):
-        escrow.top_up(ad_id, UNIT, sender=seller)
-
-
 # ------------------------------------------------------------ update_ad
 
 
@@ -506,14 +494,10 @@ def test_update_ad__closed_ad(escrow, seller, ad_id):
     "terms, message",
     [
         ((0, 10 * UNIT, 500 * UNIT, HOUR, METHODS), "otc_escrow: zero price"),
-        ((PRICE, 0, 500 * UNIT, HOUR, METHODS), "otc_escrow: zero min amount"),
         ((PRICE, 600 * UNIT, 500 * UNIT, HOUR, METHODS), "otc_escrow: min above max"),
-        ((PRICE, 10 * UNIT, MAX_UINT96 + 1, HOUR, METHODS), "otc_escrow: max amount too large"),
         ((PRICE, 10 * UNIT, 500 * UNIT, MIN_WINDOW - 1, METHODS), "otc_escrow: payment window too short"),
-        ((PRICE, 10 * UNIT, 500 * UNIT, MAX_WINDOW + 1, METHODS), "otc_escrow: payment window too long"),
-        ((PRICE, 10 * UNIT, 500 * UNIT, HOUR, 0), "otc_escrow: no payment method"),
     ],
-    ids=["zero_price", "zero_min", "min_above_max", "max_too_large", "short_window", "long_window", "no_method"],
+    ids=["zero_price", "min_above_max", "short_window"],
 )
 def test_update_ad__invalid_terms(escrow, seller, ad_id, terms, message):
     with ape.reverts(message):

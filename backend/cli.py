@@ -1,0 +1,164 @@
+"""Operator commands: `python -m backend.cli --help`.
+
+The database (and, for `index`, the chain and the manifest) come from the same
+SENTINEL_* settings as the app. No command prompts: passwords come from an option or stdin.
+"""
+
+import logging
+from time import sleep
+from pathlib import Path
+
+import click
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from backend.auth import service
+from backend.auth.models import ROLES, User
+from backend.auth.service import AuthError
+from backend.config import Settings
+from backend.db import make_engine
+from backend.migrate import migrate as run_migrations
+from backend.validation import parse_address
+
+
+def _settings() -> Settings:
+    # Not the cached get_settings(): each invocation reads the environment afresh.
+    return Settings()
+
+
+def _migrated_engine(settings: Settings) -> Engine:
+    if settings.database_url.startswith("sqlite:///"):
+        Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    run_migrations(settings.database_url)
+    return make_engine(settings.database_url)
+
+
+def _address_option(_ctx, _param, value: str | None) -> str | None:
+    if value is None:
+        return None
+    address = parse_address(value)
+    if address is None:
+        raise click.BadParameter("not an address: expected 0x followed by 40 hex digits")
+    return address
+
+
+def _describe(user: User) -> str:
+    who = ", ".join(x for x in (user.username, user.address) if x)
+    return f"user {user.id} ({who}) roles: {','.join(service.role_list(user)) or '-'}"
+
+
+def _run(action):
+    """Run `action(session)` on a migrated database; AuthErrors become a clean exit 1."""
+    engine = _migrated_engine(_settings())
+    try:
+        with Session(engine) as session:
+            return action(session)
+    except AuthError as error:
+        raise click.ClickException(error.detail) from None
+    finally:
+        engine.dispose()
+
+
+@click.group()
+def cli() -> None:
+    """Sentinel OTC operator commands."""
+
+
+@cli.command()
+def migrate() -> None:
+    """Apply the database migrations (the app also does this on start)."""
+    settings = _settings()
+    _migrated_engine(settings).dispose()
+    click.echo(f"database is up to date: {settings.database_url}")
+
+
+@cli.command("create-admin")
+@click.option("--username", required=True, help="Login name of the staff user.")
+@click.option("--password", "password", default=None, help="The password (visible in the process list: prefer stdin).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
+@click.option("--address", default=None, callback=_address_option, help="Optional wallet address of the admin.")
+def create_admin(username: str, password: str | None, password_stdin: bool, address: str | None) -> None:
+    """Create a staff user with the admin role, or give an existing one admin and this password."""
+    if (password is None) == (not password_stdin):
+        raise click.UsageError("give exactly one of --password-stdin or --password")
+    if password_stdin:
+        password = click.get_text_stream("stdin").readline().rstrip("\r\n")
+    if len(password) < service.MIN_PASSWORD_LENGTH:
+        raise click.ClickException(f"password too short: at least {service.MIN_PASSWORD_LENGTH} characters")
+    user, created = _run(
+        lambda session: service.create_admin(session, username=username, password=password, address=address)
+    )
+    click.echo(f"{'created' if created else 'updated'} {_describe(user)}")
+
+
+@cli.command("grant-role")
+@click.argument("ident")
+@click.argument("role", type=click.Choice(ROLES))
+def grant_role(ident: str, role: str) -> None:
+    """Give ROLE to IDENT (a wallet address, which may be new, or a username)."""
+    user = _run(lambda session: service.grant_role(session, ident=ident, role=role))
+    click.echo(f"granted {role}: {_describe(user)}")
+
+
+@cli.command("revoke-role")
+@click.argument("ident")
+@click.argument("role", type=click.Choice(ROLES))
+def revoke_role(ident: str, role: str) -> None:
+    """Take ROLE from IDENT (a wallet address or a username)."""
+    user = _run(lambda session: service.revoke_role(session, ident=ident, role=role))
+    click.echo(f"revoked {role}: {_describe(user)}")
+
+
+@cli.command()
+@click.option("--poll", type=float, default=None, help="Seconds between polls when caught up (default: settings).")
+def index(poll: float | None) -> None:
+    """Run the chain indexer alone, in the foreground, until Ctrl-C.
+
+    Set SENTINEL_INDEXER_ENABLED=false for the app so the two do not index side by side.
+    """
+    from web3 import Web3
+
+    from backend.chain.contracts import Deployment, ManifestError
+    from backend.chain.indexer import Indexer
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    settings = _settings()
+    poll = settings.indexer_poll_seconds if poll is None else poll
+    try:
+        deployment = Deployment.load(settings.manifest_path)
+    except ManifestError as error:
+        raise click.ClickException(str(error)) from None
+    engine = _migrated_engine(settings)
+    w3 = Web3(Web3.HTTPProvider(settings.rpc_url, request_kwargs={"timeout": 30}))
+    indexer = Indexer(
+        engine=engine,
+        w3=w3,
+        deployment=deployment,
+        confirmations=settings.confirmations,
+        window=settings.indexer_window_blocks,
+    )
+    click.echo(f"indexing chain {deployment.chain_id} from {settings.rpc_url} into {settings.database_url}")
+    try:
+        while True:
+            try:
+                result = indexer.step()
+            except Exception:  # an RPC hiccup must not end the process
+                logging.getLogger("sentinel.indexer").exception("indexer step failed; retrying")
+                sleep(max(poll, 1.0))
+                continue
+            if result.blocks or result.reorged_from is not None:
+                click.echo(
+                    f"checkpoint {indexer.checkpoint()}: +{result.blocks} blocks, +{result.events} events"
+                    + (f", {result.refused} refused" if result.refused else "")
+                    + (f", reorg from {result.reorged_from}" if result.reorged_from is not None else "")
+                )
+                continue  # catching up: no sleep
+            sleep(poll)
+    except KeyboardInterrupt:
+        click.echo("stopped")
+    finally:
+        engine.dispose()
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,259 @@
+"""Gasless actions: a user signs an EIP-712 action, the relayer node pays the gas.
+
+Everything that can be checked for free is checked before a transaction is signed:
+who signed, the deadline, the nonce, and finally an eth_call of the exact call from the
+relayer's address. Only a call that would succeed costs the relayer gas.
+"""
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from eth_utils import to_checksum_address
+from web3.exceptions import ContractLogicError, TimeExhausted
+
+from backend.chain.deps import ChainContext
+from backend.relay.schemas import (
+    RelayAction,
+    RelayPrepared,
+    RelayResult,
+    RelaySubmitRequest,
+    TypedData,
+)
+
+log = logging.getLogger("sentinel.relay")
+
+DOMAIN_NAME = "Sentinel OTC"
+DOMAIN_VERSION = "1"
+SIGNATURE_TTL_SECONDS = 10 * 60
+RECEIPT_TIMEOUT_SECONDS = 30
+ZERO_ADDRESS = "0x" + "00" * 20
+
+# OtcEscrow order statuses (STATUS_* constants).
+STATUS_NAMES = {1: "open", 2: "paid", 3: "released", 4: "cancelled", 5: "disputed", 6: "resolved"}
+ALLOWED_STATUSES: dict[str, set[int]] = {"mark_paid": {1}, "release": {1, 2}, "cancel": {1, 2}}
+PAST_TENSE = {"mark_paid": "marked paid", "release": "released", "cancel": "cancelled"}
+
+PRIMARY_TYPES = {"mark_paid": "MarkPaid", "release": "Release", "cancel": "Cancel"}
+_UINT = "uint256"
+ACTION_TYPES = {
+    "MarkPaid": [("orderId", _UINT), ("paymentRef", "bytes32"), ("nonce", _UINT), ("deadline", _UINT)],
+    "Release": [("orderId", _UINT), ("nonce", _UINT), ("deadline", _UINT)],
+    "Cancel": [("orderId", _UINT), ("nonce", _UINT), ("deadline", _UINT)],
+}
+DOMAIN_TYPE = [("name", "string"), ("version", "string"), ("chainId", _UINT), ("verifyingContract", "address")]
+
+# Revert reasons that say the signed payload itself is wrong (400); the relayer's own
+# standing is a service problem (503); anything else is the order's state (409).
+_BAD_REQUEST_REASONS = ("signature expired", "invalid signature", "empty payment reference")
+_UNAVAILABLE_REASONS = ("relayer not authorized",)
+
+# One lock per relayer address: two relays must not take the same account nonce.
+_send_locks: dict[str, threading.Lock] = {}
+_send_locks_guard = threading.Lock()
+
+
+class RelayError(Exception):
+    def __init__(self, status_code: int, detail: str):
+        super().__init__(detail)
+        self.status_code = status_code
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class OrderParties:
+    order_id: int
+    buyer: str
+    seller: str
+    status: int
+
+    def signer_for(self, action: RelayAction) -> str:
+        return self.seller if action == "release" else self.buyer
+
+    @staticmethod
+    def role_for(action: RelayAction) -> str:
+        return "seller" if action == "release" else "buyer"
+
+
+def order_parties(*, chain: ChainContext, order_id: int) -> OrderParties:
+    """The order's buyer and seller as the escrow has them now, indexed or not."""
+    escrow = chain.contract("OtcEscrow")
+    buyer, status, _deadline, _paid_at, ad_id, *_ = escrow.functions.orders(order_id).call(block_identifier="pending")
+    if buyer == ZERO_ADDRESS:
+        raise RelayError(404, f"order {order_id} not found on chain")
+    seller = escrow.functions.ads(ad_id).call(block_identifier="pending")[0]
+    return OrderParties(order_id, to_checksum_address(buyer), to_checksum_address(seller), status)
+
+
+def typed_data(
+    *, chain: ChainContext, action: RelayAction, order_id: int, payment_ref: str | None, nonce: int, deadline: int
+) -> dict:
+    primary = PRIMARY_TYPES[action]
+    values = {"orderId": str(order_id), "paymentRef": payment_ref, "nonce": str(nonce), "deadline": str(deadline)}
+    return {
+        "types": {
+            "EIP712Domain": [{"name": n, "type": t} for n, t in DOMAIN_TYPE],
+            primary: [{"name": n, "type": t} for n, t in ACTION_TYPES[primary]],
+        },
+        "primaryType": primary,
+        "domain": {
+            "name": DOMAIN_NAME,
+            "version": DOMAIN_VERSION,
+            "chainId": chain.deployment.chain_id,
+            "verifyingContract": chain.deployment.addresses["OtcEscrow"],
+        },
+        "message": {name: values[name] for name, _ in ACTION_TYPES[primary]},
+    }
+
+
+def prepare(*, chain: ChainContext, action: RelayAction, order_id: int, payment_ref: str | None) -> RelayPrepared:
+    parties = order_parties(chain=chain, order_id=order_id)
+    _check_status(parties, action)
+    signer = parties.signer_for(action)
+    nonce = chain.contract("OtcEscrow").functions.nonces(signer).call(block_identifier="pending")
+    deadline = _chain_time(chain) + SIGNATURE_TTL_SECONDS
+    data = typed_data(
+        chain=chain, action=action, order_id=order_id, payment_ref=payment_ref, nonce=nonce, deadline=deadline
+    )
+    return RelayPrepared(
+        action=action,
+        order_id=order_id,
+        payment_ref=payment_ref,
+        signer=signer,
+        nonce=nonce,
+        deadline=deadline,
+        typed_data=TypedData.model_validate(data),
+    )
+
+
+def submit(*, chain: ChainContext, relayer_key: str, request: RelaySubmitRequest) -> RelayResult:
+    parties = order_parties(chain=chain, order_id=request.order_id)
+    expected = parties.signer_for(request.action)
+    recovered = _recover_signer(chain, request)
+    if recovered != expected:
+        role = parties.role_for(request.action)
+        raise RelayError(400, f"signature is not from the order's {role} ({expected}): it recovers to {recovered}")
+    now = _chain_time(chain)
+    if request.deadline <= now:
+        raise RelayError(400, f"signature expired: its deadline {request.deadline} is not after chain time {now}")
+
+    relayer = Account.from_key(relayer_key)
+    w3 = chain.w3
+    escrow = chain.contract("OtcEscrow")
+    call = _escrow_call(escrow, request)
+    with _lock_for(relayer.address):
+        # Under the lock and against the pending block, so a relay that is already on its
+        # way counts: the same payload sent twice fails here, not on chain.
+        _check_nonce(escrow, expected, request.nonce)
+        gas = _simulate(call, relayer.address)
+        try:
+            tx = call.build_transaction(
+                {
+                    "from": relayer.address,
+                    "nonce": w3.eth.get_transaction_count(relayer.address, "pending"),
+                    "chainId": chain.deployment.chain_id,
+                    "gas": gas,
+                    **_fees(w3),
+                }
+            )
+            tx_hash = w3.eth.send_raw_transaction(relayer.sign_transaction(tx).raw_transaction)
+        except Exception as err:  # the node refused it: funds, fees, connectivity
+            log.exception("relay send failed")
+            raise RelayError(503, f"the relayer could not send the transaction: {err}") from None
+
+    result = RelayResult(tx_hash=tx_hash.to_0x_hex(), status="submitted", signer=expected, relayer=relayer.address)
+    try:
+        receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=RECEIPT_TIMEOUT_SECONDS)
+    except TimeExhausted:
+        return result  # sent and paid for: the hash lets the client follow it
+    if receipt["status"] != 1:
+        raise RelayError(409, f"transaction {result.tx_hash} reverted on chain: the order changed while it was sent")
+    return result.model_copy(update={"status": "mined", "block_number": receipt["blockNumber"]})
+
+
+# ---------------------------------------------------------------- internal
+
+
+def _check_status(parties: OrderParties, action: RelayAction) -> None:
+    # Nobody should sign an action the escrow would refuse anyway.
+    if parties.status not in ALLOWED_STATUSES[action]:
+        state = STATUS_NAMES.get(parties.status, str(parties.status))
+        raise RelayError(409, f"order {parties.order_id} is {state}: it cannot be {PAST_TENSE[action]}")
+
+
+def _recover_signer(chain: ChainContext, request: RelaySubmitRequest) -> str:
+    data = typed_data(
+        chain=chain,
+        action=request.action,
+        order_id=request.order_id,
+        payment_ref=request.payment_ref,
+        nonce=request.nonce,
+        deadline=request.deadline,
+    )
+    try:
+        return Account.recover_message(encode_typed_data(full_message=data), signature=request.signature)
+    except Exception:  # r/s/v out of range: no key signed this
+        raise RelayError(400, "signature is not valid: no signer can be recovered from it") from None
+
+
+def _check_nonce(escrow, signer: str, nonce: int) -> None:
+    current = escrow.functions.nonces(signer).call(block_identifier="pending")
+    if nonce < current:
+        raise RelayError(
+            409,
+            f"nonce already used: this signed action was relayed before (the signer's next nonce is {current}); "
+            "prepare and sign a new one",
+        )
+    if nonce > current:
+        raise RelayError(400, f"nonce {nonce} is not the signer's next nonce ({current}): prepare a new action")
+
+
+def _escrow_call(escrow, request: RelaySubmitRequest):
+    signature = bytes.fromhex(request.signature[2:])
+    fn = escrow.functions
+    if request.action == "mark_paid":
+        ref = bytes.fromhex(request.payment_ref[2:])
+        return fn.relay_mark_paid(request.order_id, ref, request.nonce, request.deadline, signature)
+    if request.action == "release":
+        return fn.relay_release(request.order_id, request.nonce, request.deadline, signature)
+    return fn.relay_cancel(request.order_id, request.nonce, request.deadline, signature)
+
+
+def _simulate(call, relayer: str) -> int:
+    """Runs the call from the relayer's address; returns the gas limit to send it with."""
+    try:
+        call.call({"from": relayer}, block_identifier="pending")
+        # A margin over the estimate: warm/cold slots and refunds can shift between the
+        # estimate and inclusion; gas left unused is not paid for.
+        return call.estimate_gas({"from": relayer}, block_identifier="pending") * 12 // 10
+    except ContractLogicError as err:
+        reason = _revert_reason(err)
+        if any(r in reason for r in _UNAVAILABLE_REASONS):
+            raise RelayError(503, reason) from None
+        if any(r in reason for r in _BAD_REQUEST_REASONS):
+            raise RelayError(400, reason) from None
+        raise RelayError(409, reason) from None
+
+
+def _revert_reason(err: ContractLogicError) -> str:
+    text = err.message if isinstance(getattr(err, "message", None), str) else str(err)
+    return text.removeprefix("execution reverted: ").removeprefix("execution reverted").strip() or "reverted"
+
+
+def _fees(w3) -> dict:
+    base = w3.eth.get_block("latest").get("baseFeePerGas")
+    if base is None:  # a chain without EIP-1559
+        return {"gasPrice": w3.eth.gas_price}
+    tip = w3.eth.max_priority_fee
+    return {"maxFeePerGas": 2 * base + tip, "maxPriorityFeePerGas": tip}
+
+
+def _chain_time(chain: ChainContext) -> int:
+    return chain.w3.eth.get_block("latest")["timestamp"]
+
+
+def _lock_for(address: str) -> threading.Lock:
+    with _send_locks_guard:
+        return _send_locks.setdefault(address, threading.Lock())

@@ -1,0 +1,90 @@
+// The backend's HTTP and WebSocket API. The session token from /auth/siwe lives in
+// sessionStorage (one tab, one session): it goes out as Bearer on fetches and as the
+// `token` parameter of WebSockets, which cannot carry headers. The HTTP-only cookie
+// the backend also sets works for plain page loads.
+
+import { t } from "./i18n.js";
+
+const SESSION_KEY = "sentinel.session";
+
+export class ApiError extends Error {
+  constructor(status, detail) {
+    super(detail);
+    this.name = "ApiError";
+    this.status = status;
+  }
+}
+
+export function getSession() {
+  try {
+    const session = JSON.parse(sessionStorage.getItem(SESSION_KEY));
+    if (!session?.token) return null;
+    if (session.expires_at && Date.parse(session.expires_at) <= Date.now()) {
+      sessionStorage.removeItem(SESSION_KEY);
+      return null;
+    }
+    return session;
+  } catch {
+    return null;
+  }
+}
+
+export function setSession(session) {
+  if (session) sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
+  else sessionStorage.removeItem(SESSION_KEY);
+  window.dispatchEvent(new CustomEvent("sentinel:session"));
+}
+
+function detailOf(data, res) {
+  const detail = data?.detail;
+  if (typeof detail === "string") return detail;
+  if (Array.isArray(detail)) return detail.map((d) => d.msg || JSON.stringify(d)).join("; ");
+  return `HTTP ${res.status} ${res.statusText}`.trim();
+}
+
+/** fetch /api<path>; resolves with the JSON body, rejects with ApiError(status, detail). */
+export async function api(path, { method = "GET", body, query, auth = true, signal } = {}) {
+  const url = new URL(`/api${path}`, location.origin);
+  for (const [key, value] of Object.entries(query || {})) {
+    if (value !== undefined && value !== null && value !== "") url.searchParams.set(key, value);
+  }
+  const headers = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const session = auth ? getSession() : null;
+  if (session) headers.Authorization = `Bearer ${session.token}`;
+  let res;
+  try {
+    res = await fetch(url, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: "same-origin",
+      signal,
+    });
+  } catch (err) {
+    if (err?.name === "AbortError") throw err;
+    throw new ApiError(0, t("error.network"));
+  }
+  const text = await res.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (!res.ok) {
+    // A token the backend no longer knows is dropped, so the page offers to sign in again.
+    if (res.status === 401 && session) setSession(null);
+    throw new ApiError(res.status, detailOf(data, res));
+  }
+  return data;
+}
+
+export function wsUrl(path, query = {}) {
+  const url = new URL(`/api${path}`, location.origin);
+  url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
+  const session = getSession();
+  if (session) url.searchParams.set("token", session.token);
+  for (const [key, value] of Object.entries(query)) url.searchParams.set(key, value);
+  return url.toString();
+}

@@ -1,0 +1,203 @@
+// Create ad, in two steps the user can see: 1 approve the escrow for the amount,
+// 2 create the ad (the escrow pulls the tokens in). Amounts are typed in token units.
+
+import { escrowContract, fiatBytes3, findEvent, termsHash, tokenContract, tokenInfo } from "../chain.js";
+import { PAYMENT_METHODS, formatToken, parseAmount, parsePrice } from "../format.js";
+import { t } from "../i18n.js";
+import { boot, ctx } from "../shell.js";
+import { TxBox, el } from "../ui.js";
+import { getProvider, getSigner, onWalletChange, wallet } from "../wallet.js";
+
+const LOCAL_CHAINS = [1337, 31337];
+const state = { balance: null, allowance: null, busy: false };
+const form = () => document.getElementById("ad-form");
+const $ = (id) => document.getElementById(id);
+
+function selectedToken() {
+  return tokenInfo(ctx.deployment, form().elements.token.value);
+}
+
+function renderMethods() {
+  const box = $("methods");
+  const checked = new Set([...box.querySelectorAll("input:checked")].map((i) => i.value));
+  if (box.childElementCount === 0) checked.add("0"); // bank transfer by default
+  box.replaceChildren(
+    ...PAYMENT_METHODS.map((m) =>
+      el("label", {}, el("input", { type: "checkbox", name: "method", value: String(m.bit), "data-testid": `method-${m.bit}`, checked: checked.has(String(m.bit)) }), t(m.key)),
+    ),
+  );
+}
+
+/** The form as contract arguments; throws an Error naming the first problem. */
+function readForm() {
+  const f = form().elements;
+  const token = selectedToken();
+  const need = (value, key) => {
+    if (!String(value).trim()) throw new Error(t("error.required", { field: t(key) }));
+    return value;
+  };
+  const amount = parseAmount(need(f.amount.value, "create.amount"), token.decimals);
+  if (amount === 0n) throw new Error(t("error.zero_amount"));
+  const fiat = f.fiat.value.trim().toUpperCase();
+  if (!/^[A-Z]{3}$/.test(fiat)) throw new Error(t("error.bad_fiat"));
+  const price = parsePrice(need(f.price.value, "create.price"), fiat);
+  if (price === 0n) throw new Error(t("error.zero_price"));
+  const min = parseAmount(need(f.min.value, "create.min"), token.decimals);
+  const max = parseAmount(need(f.max.value, "create.max"), token.decimals);
+  if (min === 0n) throw new Error(t("error.zero_min"));
+  if (min > max) throw new Error(t("error.min_above_max"));
+  let methods = 0n;
+  for (const input of form().querySelectorAll("input[name=method]:checked")) methods |= 1n << BigInt(input.value);
+  if (methods === 0n) throw new Error(t("error.no_method"));
+  if (state.balance !== null && amount > state.balance) {
+    throw new Error(t("error.above_balance", { balance: formatToken(state.balance, token) }));
+  }
+  return { token, amount, fiat, price, min, max, window: BigInt(f.window.value), methods, terms: termsHash(f.terms.value.trim()) };
+}
+
+async function refreshBalances() {
+  const provider = getProvider();
+  const token = selectedToken();
+  if (!provider || !wallet.address || wallet.chainId !== ctx.deployment?.chain_id || !token.address) {
+    state.balance = null;
+    state.allowance = null;
+    render();
+    return;
+  }
+  try {
+    const contract = tokenContract(ctx.deployment, token.address, provider);
+    const [balance, allowance] = await Promise.all([
+      contract.balanceOf(wallet.address),
+      contract.allowance(wallet.address, ctx.deployment.contracts.OtcEscrow),
+    ]);
+    state.balance = balance;
+    state.allowance = allowance;
+  } catch (err) {
+    console.warn(err);
+    state.balance = null;
+    state.allowance = null;
+  }
+  render();
+}
+
+function render() {
+  const token = selectedToken();
+  const balanceBox = $("balance");
+  if (!wallet.address) balanceBox.textContent = t("create.connect_for_balance");
+  else if (state.balance === null) balanceBox.textContent = "";
+  else {
+    balanceBox.textContent = t("create.balance", {
+      balance: formatToken(state.balance, token),
+      allowance: formatToken(state.allowance ?? 0n, token),
+    });
+  }
+  let values = null;
+  try {
+    values = readForm();
+    $("form-error").textContent = "";
+  } catch (err) {
+    // Only complain about fields the user has started on.
+    const touched = form().dataset.touched === "1";
+    $("form-error").textContent = touched ? err.message : "";
+  }
+  const approved = values && state.allowance !== null && state.allowance >= values.amount;
+  $("step-approve").classList.toggle("step-done", Boolean(approved));
+  $("approve-note").textContent = values
+    ? approved
+      ? t("create.approved", { amount: formatToken(values.amount, token) })
+      : t("create.approve_note", { amount: formatToken(values.amount, token) })
+    : t("create.fill_form");
+  $("approve").disabled = state.busy || !values || approved;
+  $("create").disabled = state.busy || !values || !approved;
+  const local = LOCAL_CHAINS.includes(ctx.deployment?.chain_id) && ctx.deployment?.token_abi?.some((f) => f.name === "faucet");
+  $("faucet-card").classList.toggle("hidden", !local);
+}
+
+async function approve() {
+  let values;
+  try {
+    values = readForm();
+  } catch (err) {
+    $("form-error").textContent = err.message;
+    return;
+  }
+  state.busy = true;
+  render();
+  await new TxBox($("approve-tx")).run(t("tx.approve", { symbol: values.token.symbol }), async () => {
+    const signer = await getSigner(ctx.deployment);
+    return tokenContract(ctx.deployment, values.token.address, signer).approve(ctx.deployment.contracts.OtcEscrow, values.amount);
+  });
+  state.busy = false;
+  await refreshBalances();
+}
+
+async function create() {
+  let values;
+  try {
+    values = readForm();
+  } catch (err) {
+    $("form-error").textContent = err.message;
+    return;
+  }
+  state.busy = true;
+  render();
+  const receipt = await new TxBox($("create-tx")).run(t("tx.create_ad"), async () => {
+    const signer = await getSigner(ctx.deployment);
+    return escrowContract(ctx.deployment, signer).create_ad(
+      values.token.address,
+      values.amount,
+      values.price,
+      fiatBytes3(values.fiat),
+      values.min,
+      values.max,
+      values.window,
+      values.methods,
+      values.terms,
+    );
+  });
+  state.busy = false;
+  const created = receipt && findEvent(ctx.deployment, receipt, "AdCreated");
+  if (created) {
+    const adId = created.args.ad_id.toString();
+    $("created").replaceChildren(
+      el(
+        "div",
+        { class: "tx tx-done", "data-testid": "ad-created", "data-ad-id": adId },
+        el("div", {}, el("strong", {}, t("create.created", { id: adId })), " ", el("a", { href: "my-ads.html" }, t("nav.my_ads")), " · ", el("a", { href: "index.html" }, t("nav.market"))),
+      ),
+    );
+  }
+  await refreshBalances();
+}
+
+async function faucet() {
+  const token = selectedToken();
+  await new TxBox($("faucet-tx")).run(t("tx.faucet", { symbol: token.symbol }), async () => {
+    const signer = await getSigner(ctx.deployment);
+    return tokenContract(ctx.deployment, token.address, signer).faucet(1000n * 10n ** BigInt(token.decimals));
+  });
+  await refreshBalances();
+}
+
+async function main() {
+  await boot("create-ad");
+  const tokenSelect = form().elements.token;
+  tokenSelect.replaceChildren(...(ctx.deployment?.tokens || []).map((tk) => el("option", { value: tk.address }, `${tk.symbol} · ${tk.name}`)));
+  renderMethods();
+  form().addEventListener("input", () => {
+    form().dataset.touched = "1";
+    render();
+  });
+  tokenSelect.addEventListener("change", refreshBalances);
+  $("approve").addEventListener("click", approve);
+  $("create").addEventListener("click", create);
+  $("faucet").addEventListener("click", faucet);
+  onWalletChange(refreshBalances);
+  window.addEventListener("sentinel:lang", () => {
+    renderMethods();
+    render();
+  });
+  await refreshBalances();
+}
+
+main();

@@ -1,0 +1,271 @@
+// Market: ads on sale with filters and sort, each with its seller's record; "Buy"
+// opens an order for the amount entered, guarded at the price shown.
+
+import { api } from "../api.js";
+import { escrowContract, findEvent, tokenInfo } from "../chain.js";
+import {
+  PAYMENT_METHODS,
+  fiatTotal,
+  formatDuration,
+  formatFiat,
+  formatPercent,
+  formatToken,
+  methodNames,
+  parseAmount,
+  parsePrice,
+  sameAddress,
+  shortAddress,
+} from "../format.js";
+import { t } from "../i18n.js";
+import { boot, ctx } from "../shell.js";
+import { TxBox, el, emptyState, errorBox, explorerLink, loadingState } from "../ui.js";
+import { getSigner, onWalletChange, wallet } from "../wallet.js";
+
+const PAGE_SIZE = 20;
+const state = {
+  items: [],
+  total: 0,
+  loading: true,
+  error: null,
+  filterError: null,
+  openAd: null, // id of the ad whose buy panel is open
+  buyAmount: "",
+};
+let requestSeq = 0;
+
+const form = () => document.getElementById("filters");
+
+function fillFilterOptions() {
+  const tokenSelect = form().elements.token;
+  const selectedToken = tokenSelect.value;
+  tokenSelect.replaceChildren(
+    el("option", { value: "" }, t("filter.all_tokens")),
+    (ctx.deployment?.tokens || []).map((tk) => el("option", { value: tk.address, selected: tk.address === selectedToken }, tk.symbol)),
+  );
+  const methodSelect = form().elements.payment_method;
+  const selectedMethod = methodSelect.value;
+  methodSelect.replaceChildren(
+    el("option", { value: "" }, t("filter.all_methods")),
+    PAYMENT_METHODS.map((m) => el("option", { value: String(1 << m.bit), selected: String(1 << m.bit) === selectedMethod }, t(m.key))),
+  );
+}
+
+function readFilters() {
+  const data = new FormData(form());
+  const query = { sort: data.get("sort") || "price" };
+  const token = data.get("token");
+  if (token) query.token = token;
+  const fiat = String(data.get("fiat") || "").trim().toUpperCase();
+  if (fiat) {
+    if (!/^[A-Z]{3}$/.test(fiat)) throw new Error(t("error.bad_fiat"));
+    query.fiat = fiat;
+  }
+  for (const name of ["min_price", "max_price"]) {
+    const text = String(data.get(name) || "").trim();
+    if (text) query[name] = parsePrice(text, fiat || "USD").toString();
+  }
+  const amount = String(data.get("amount") || "").trim();
+  if (amount) {
+    const tokens = ctx.deployment?.tokens || [];
+    const token = query.token ? tokenInfo(ctx.deployment, query.token) : tokens.length === 1 ? tokens[0] : null;
+    if (!token) throw new Error(t("error.choose_token_first"));
+    query.amount = parseAmount(amount, token.decimals).toString();
+  }
+  const method = data.get("payment_method");
+  if (method) query.payment_method = method;
+  return query;
+}
+
+async function load({ append = false } = {}) {
+  let query;
+  try {
+    query = readFilters();
+    state.filterError = null;
+  } catch (err) {
+    state.filterError = err.message;
+    render();
+    return;
+  }
+  const seq = ++requestSeq;
+  if (!append) {
+    state.loading = true;
+    state.error = null;
+    render();
+  }
+  try {
+    const page = await api("/ads", { query: { ...query, limit: PAGE_SIZE, offset: append ? state.items.length : 0 }, auth: false });
+    if (seq !== requestSeq) return; // a newer filter won
+    state.items = append ? [...state.items, ...page.items] : page.items;
+    state.total = page.total;
+    state.error = null;
+  } catch (err) {
+    if (seq !== requestSeq) return;
+    state.error = err;
+  }
+  state.loading = false;
+  render();
+}
+
+function sellerLine(ad) {
+  const stats = ad.seller_stats || {};
+  const parts = [];
+  if (!stats.completed_trades && !stats.ended_trades) parts.push(t("seller.new"));
+  else {
+    parts.push(t("seller.trades", { n: stats.completed_trades }));
+    parts.push(t("seller.completion", { rate: formatPercent(stats.completion_rate) }));
+  }
+  if (stats.median_release_seconds !== null && stats.median_release_seconds !== undefined) {
+    parts.push(t("seller.release_time", { time: formatDuration(stats.median_release_seconds) }));
+  }
+  return el(
+    "div",
+    { class: "seller-line", "data-testid": "seller-stats" },
+    t("seller.label"), " ", explorerLink(ad.seller, shortAddress(ad.seller)), " · ", parts.join(" · "),
+  );
+}
+
+function buyPanel(ad, token) {
+  const txArea = el("div");
+  const box = new TxBox(txArea);
+  const total = el("div", { class: "small", "data-testid": "buy-total" });
+  const fieldError = el("div", { class: "field-error", role: "alert" });
+  const input = el("input", {
+    inputmode: "decimal",
+    "data-testid": "buy-amount",
+    value: state.buyAmount,
+    placeholder: t("buy.amount_placeholder", { min: formatToken(ad.min_amount, token), max: formatToken(ad.max_amount, token) }),
+    "aria-label": t("buy.amount"),
+  });
+  const updateTotal = () => {
+    state.buyAmount = input.value;
+    fieldError.textContent = "";
+    try {
+      const amount = parseAmount(input.value, token.decimals);
+      total.textContent = t("buy.you_pay", { total: formatFiat(fiatTotal(amount, ad.price, token.decimals), ad.fiat) });
+    } catch {
+      total.textContent = "";
+    }
+  };
+  input.addEventListener("input", updateTotal);
+  updateTotal();
+  const openButton = el("button", { class: "btn btn-primary", type: "button", "data-testid": "open-order" }, t("buy.open_order"));
+  openButton.addEventListener("click", async () => {
+    let amount;
+    try {
+      amount = parseAmount(input.value, token.decimals);
+      if (amount === 0n) throw new Error(t("error.zero_amount"));
+    } catch (err) {
+      fieldError.textContent = err.message;
+      return;
+    }
+    openButton.disabled = true;
+    // max_price = the price shown: the escrow refuses the order if the seller raised it meanwhile.
+    const receipt = await box.run(t("tx.open_order"), async () => {
+      const signer = await getSigner(ctx.deployment);
+      return escrowContract(ctx.deployment, signer).open_order(ad.id, amount, ad.price);
+    });
+    openButton.disabled = false;
+    const opened = receipt && findEvent(ctx.deployment, receipt, "OrderOpened");
+    if (opened) location.href = `order.html?id=${opened.args.order_id}`;
+  });
+  return el(
+    "div",
+    { class: "buy-panel", "data-testid": "buy-panel" },
+    el("label", { class: "field" }, el("span", {}, t("buy.amount_label", { symbol: token.symbol })), input),
+    fieldError,
+    total,
+    el("div", { class: "hint" }, t("buy.price_guard", { price: formatFiat(ad.price, ad.fiat) })),
+    el(
+      "div",
+      { class: "row" },
+      openButton,
+      el("button", { class: "btn btn-ghost", type: "button", onclick: () => { state.openAd = null; render(); } }, t("action.cancel")),
+    ),
+    txArea,
+  );
+}
+
+function adCard(ad) {
+  const token = tokenInfo(ctx.deployment, ad.token);
+  const mine = sameAddress(ad.seller, wallet.address);
+  return el(
+    "article",
+    { class: "card ad-card", "data-testid": "ad-card", "data-ad-id": ad.id },
+    el(
+      "div",
+      { class: "spread" },
+      el("div", {}, el("div", { class: "ad-price", "data-testid": "ad-price" }, formatFiat(ad.price, ad.fiat)), el("div", { class: "small muted" }, t("ad.per_token", { symbol: token.symbol }))),
+      mine
+        ? el("span", { class: "badge" }, t("ad.yours"))
+        : el("button", { class: "btn btn-primary", type: "button", "data-testid": "buy", onclick: () => { state.openAd = state.openAd === ad.id ? null : ad.id; state.buyAmount = ""; render(); } }, t("ad.buy", { symbol: token.symbol })),
+    ),
+    el(
+      "dl",
+      { class: "kv" },
+      el("dt", {}, t("ad.available")), el("dd", { "data-testid": "ad-available" }, formatToken(ad.available, token)),
+      el("dt", {}, t("ad.limits")), el("dd", {}, `${formatToken(ad.min_amount, token)} – ${formatToken(ad.max_amount, token)}`),
+      el("dt", {}, t("ad.methods")), el("dd", {}, methodNames(ad.payment_methods).map((name) => el("span", { class: "chip" }, name))),
+      el("dt", {}, t("ad.window")), el("dd", {}, formatDuration(ad.payment_window)),
+    ),
+    sellerLine(ad),
+    state.openAd === ad.id && !mine ? buyPanel(ad, token) : null,
+  );
+}
+
+function render() {
+  const list = document.getElementById("ads");
+  const count = document.getElementById("result-count");
+  const more = document.getElementById("more");
+  more.classList.add("hidden");
+  count.textContent = "";
+  if (state.filterError) {
+    list.replaceChildren(el("div", { class: "state state-error", "data-testid": "filter-error", role: "alert" }, state.filterError));
+    return;
+  }
+  if (state.loading) {
+    list.replaceChildren(loadingState("market.loading"));
+    return;
+  }
+  if (state.error) {
+    list.replaceChildren(errorBox(state.error, { retry: () => load() }));
+    return;
+  }
+  if (state.items.length === 0) {
+    list.replaceChildren(emptyState("market.empty"));
+    return;
+  }
+  count.textContent = t("market.count", { shown: state.items.length, total: state.total });
+  list.replaceChildren(...state.items.map(adCard));
+  more.classList.toggle("hidden", state.items.length >= state.total);
+}
+
+async function main() {
+  await boot("market");
+  fillFilterOptions();
+  // Filters can come in the URL (links from elsewhere), e.g. ?fiat=USD&sort=-available
+  const params = new URLSearchParams(location.search);
+  for (const [key, value] of params) if (form().elements[key]) form().elements[key].value = value;
+  let debounce;
+  form().addEventListener("input", () => {
+    clearTimeout(debounce);
+    debounce = setTimeout(() => load(), 350);
+  });
+  form().addEventListener("change", () => {
+    clearTimeout(debounce);
+    load();
+  });
+  form().addEventListener("reset", () => setTimeout(() => load(), 0));
+  form().addEventListener("submit", (event) => {
+    event.preventDefault();
+    load();
+  });
+  document.getElementById("more").addEventListener("click", () => load({ append: true }));
+  window.addEventListener("sentinel:lang", () => {
+    fillFilterOptions();
+    render();
+  });
+  onWalletChange(render);
+  await load();
+}
+
+main();

@@ -1,0 +1,90 @@
+// A test wallet injected into the page before any of its scripts run (Playwright's
+// add_init_script). It behaves like a browser extension wallet: it announces itself by
+// EIP-6963 and sets window.ethereum. Signing and sending go to Python through an exposed
+// function (Python holds the key); every other request goes to the chain's RPC.
+(() => {
+  const CONFIG = __WALLET_CONFIG__;
+  const listeners = new Map();
+  const CONNECTED_KEY = "__sentinelTestWallet.connected";
+  let rpcId = 0;
+
+  async function rpc(method, params) {
+    const res = await fetch(CONFIG.rpcUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: ++rpcId, method, params: params || [] }),
+    });
+    const data = await res.json();
+    if (data.error) {
+      // The shape wallets use: code, message and the revert data the dapp decodes.
+      const err = new Error(data.error.message);
+      err.code = data.error.code;
+      err.data = data.error.data;
+      throw err;
+    }
+    return data.result;
+  }
+
+  async function viaPython(method, params) {
+    const answer = JSON.parse(await window.__sentinelTestWallet(method, JSON.stringify(params || [])));
+    if (answer.error) {
+      const err = new Error(answer.error.message);
+      err.code = answer.error.code;
+      err.data = answer.error.data;
+      throw err;
+    }
+    return answer.result;
+  }
+
+  const provider = {
+    isSentinelTestWallet: true,
+    async request({ method, params }) {
+      switch (method) {
+        // Like MetaMask: no accounts for a site until the user connects it (remembered).
+        case "eth_requestAccounts":
+          localStorage.setItem(CONNECTED_KEY, "1");
+          return [CONFIG.address];
+        case "eth_accounts":
+          return localStorage.getItem(CONNECTED_KEY) ? [CONFIG.address] : [];
+        case "eth_chainId":
+          return CONFIG.chainIdHex;
+        case "net_version":
+          return String(CONFIG.chainId);
+        case "wallet_switchEthereumChain":
+        case "wallet_addEthereumChain":
+          return null;
+        case "personal_sign":
+        case "eth_signTypedData_v4":
+        case "eth_sendTransaction":
+          return viaPython(method, params);
+        default:
+          return rpc(method, params);
+      }
+    },
+    on(event, handler) {
+      if (!listeners.has(event)) listeners.set(event, new Set());
+      listeners.get(event).add(handler);
+      return provider;
+    },
+    removeListener(event, handler) {
+      listeners.get(event)?.delete(handler);
+      return provider;
+    },
+    // Tests call this to play a wallet event (accountsChanged, chainChanged).
+    emit(event, ...args) {
+      for (const handler of listeners.get(event) || []) handler(...args);
+    },
+  };
+
+  const info = Object.freeze({
+    uuid: "6f1c1d4e-2d0e-4f52-9a55-5e7e5e7e0001",
+    name: "Sentinel Test Wallet",
+    icon: "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 8 8'%3E%3Crect width='8' height='8' fill='%230f766e'/%3E%3C/svg%3E",
+    rdns: "org.sentinel.testwallet",
+  });
+  const announce = () =>
+    window.dispatchEvent(new CustomEvent("eip6963:announceProvider", { detail: Object.freeze({ info, provider }) }));
+  window.addEventListener("eip6963:requestProvider", announce);
+  announce();
+  window.ethereum = provider;
+})();
