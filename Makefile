@@ -58,7 +58,9 @@ test-e2e: setup setup-browser
 	ape test tests/e2e -q
 
 bench: setup
-	python bench/gas.py
+	python -m bench.gas
+	python -m bench.indexer
+	python -m bench.api
 
 clean:
 	rm -rf .build .cache run

@@ -29,6 +29,9 @@ def get_optional_user(
 def get_current_user(user: Annotated[User | None, Depends(get_optional_user)]) -> User:
     if user is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "sign in first", headers={"WWW-Authenticate": "Bearer"})
+    # Freezing must bite at once, not at the next sign-in.
+    if user.frozen:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "this account is frozen")
     return user
 
 

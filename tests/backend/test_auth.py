@@ -372,3 +372,14 @@ def test_openapi__documents_the_auth_routes(client):
                  "/api/auth/users/roles", "/api/auth/users"):
         assert path in paths, path
     assert "SessionResponse" in str(paths["/api/auth/siwe"]["post"]["responses"]["200"])
+
+
+def test_session__frozen_after_sign_in_is_refused(client, login_as, buyer, db):
+    headers = login_as(buyer)
+    assert client.get("/api/auth/me", headers=headers).status_code == 200
+    user = db.exec(select(User).where(User.address == buyer.address)).one()
+    user.frozen = True
+    db.add(user)
+    db.commit()
+    response = client.get("/api/auth/me", headers=headers)
+    assert response.status_code == 403 and response.json()["detail"] == "this account is frozen"

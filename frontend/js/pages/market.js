@@ -32,6 +32,7 @@ const state = {
   buyAmount: "",
 };
 let requestSeq = 0;
+let loadedKey = null;
 
 const form = () => document.getElementById("filters");
 
@@ -76,7 +77,7 @@ function readFilters() {
   return query;
 }
 
-async function load({ append = false } = {}) {
+async function load({ append = false, force = false } = {}) {
   let query;
   try {
     query = readFilters();
@@ -86,16 +87,24 @@ async function load({ append = false } = {}) {
     render();
     return;
   }
+  const key = JSON.stringify(query);
+  // `change` fires again on blur: the same filters need no reload (which would also
+  // swap the list under a click that is on its way).
+  if (!append && !force && key === loadedKey && !state.error) return;
+  loadedKey = key;
   const seq = ++requestSeq;
   if (!append) {
-    state.loading = true;
+    // With ads on screen, keep them (dimmed) while the new ones load.
+    state.loading = state.items.length === 0;
     state.error = null;
+    document.getElementById("ads").setAttribute("aria-busy", "true");
     render();
   }
   try {
     const page = await api("/ads", { query: { ...query, limit: PAGE_SIZE, offset: append ? state.items.length : 0 }, auth: false });
     if (seq !== requestSeq) return; // a newer filter won
     state.items = append ? [...state.items, ...page.items] : page.items;
+    document.getElementById("ads").dataset.query = key;
     state.total = page.total;
     state.error = null;
   } catch (err) {
@@ -103,6 +112,7 @@ async function load({ append = false } = {}) {
     state.error = err;
   }
   state.loading = false;
+  document.getElementById("ads").removeAttribute("aria-busy");
   render();
 }
 
@@ -227,7 +237,7 @@ function render() {
     return;
   }
   if (state.error) {
-    list.replaceChildren(errorBox(state.error, { retry: () => load() }));
+    list.replaceChildren(errorBox(state.error, { retry: () => load({ force: true }) }));
     return;
   }
   if (state.items.length === 0) {
