@@ -45,15 +45,21 @@ def main():
         first = one_trade(escrow, token, seller, buyer, 1)
         steady = one_trade(escrow, token, seller, buyer, 2)
 
-    print(f"{'step':<12}{'first trade':>13}{'steady':>10}{'target':>10}{'LocalCryptos':>14}  ")
+    def verdict(first_gas, steady_gas, target):
+        return "/".join("ok" if gas <= target else "OVER" for gas in (first_gas, steady_gas))
+
+    print(f"{'step':<12}{'first trade':>13}{'steady':>10}{'target':>10}{'LocalCryptos':>14}  first/steady")
     for step, target in TARGETS.items():
-        verdict = "ok" if steady[step] <= target else "OVER"
-        ref = LOCALCRYPTOS.get(step, "-")
-        print(f"{step:<12}{first[step]:>13,}{steady[step]:>10,}{target:>10,}{ref:>14}  {verdict}")
+        ref = f"{LOCALCRYPTOS[step]:,}" if step in LOCALCRYPTOS else "-"
+        print(f"{step:<12}{first[step]:>13,}{steady[step]:>10,}{target:>10,}{ref:>14}  "
+              f"{verdict(first[step], steady[step], target)}")
     total_first, total_steady = sum(first.values()), sum(steady.values())
-    verdict = "ok" if total_steady <= LIFECYCLE_TARGET else "OVER"
-    print(f"{'lifecycle':<12}{total_first:>13,}{total_steady:>10,}{LIFECYCLE_TARGET:>10,}{'':>14}  {verdict}")
+    print(f"{'lifecycle':<12}{total_first:>13,}{total_steady:>10,}{LIFECYCLE_TARGET:>10,}{'':>14}  "
+          f"{verdict(total_first, total_steady, LIFECYCLE_TARGET)}")
     print(f"(approve, once per seller and token: {approve_gas:,})")
+    print("first trade only: create_ad pays the escrow's first balance in the token (a fresh slot in the\n"
+          "token, +17.1k); release pays the buyer's first token balance and the token's first accrued fee\n"
+          "(two fresh slots, +34.2k). Every later trade pays the steady column.")
 
 
 if __name__ == "__main__":

@@ -154,12 +154,13 @@ struct PackedOrder:
 
 # @dev Ads by id, starting at 1.
 _ads: HashMap[uint256, PackedAd]
-# @dev The id of the last ad.
-ad_count: public(uint256)
+# @dev The id the next ad gets. Set to 1 at deploy so that the first
+#      ad pays for a nonzero-to-nonzero write, not a fresh slot.
+_next_ad_id: uint256
 # @dev Orders by id, starting at 1.
 _orders: HashMap[uint256, PackedOrder]
-# @dev The id of the last order.
-order_count: public(uint256)
+# @dev The id the next order gets; set to 1 at deploy, as `_next_ad_id`.
+_next_order_id: uint256
 # @dev Fee on each release, in basis points of the amount.
 fee_bps: public(uint256)
 # @dev Who receives the fees.
@@ -345,6 +346,8 @@ def __init__(
     node_registry = node_registry_
     self.fee_recipient = fee_recipient_
     self.fee_bps = fee_bps_
+    self._next_ad_id = 1
+    self._next_order_id = 1
 
 
 # ---------------------------------------------------------------- views
@@ -366,6 +369,24 @@ def orders(order_id: uint256) -> Order:
     @notice The order `order_id` (all fields zero when it does not exist).
     """
     return self._load_order(order_id)
+
+
+@external
+@view
+def ad_count() -> uint256:
+    """
+    @notice The id of the last ad (ids start at 1).
+    """
+    return self._next_ad_id - 1
+
+
+@external
+@view
+def order_count() -> uint256:
+    """
+    @notice The id of the last order (ids start at 1).
+    """
+    return self._next_order_id - 1
 
 
 @external
@@ -562,8 +583,8 @@ def open_order(ad_id: uint256, amount: uint256, max_price: uint256) -> uint256:
     ad.locked += amount
     self._store_ad(ad_id, ad)
 
-    order_id: uint256 = self.order_count + 1
-    self.order_count = order_id
+    order_id: uint256 = self._next_order_id
+    self._next_order_id = order_id + 1
     deadline: uint256 = block.timestamp + ad.payment_window
     self._store_order(
         order_id,
@@ -838,8 +859,8 @@ def _create_ad(
     self._check_terms(price, min_amount, max_amount, payment_window, payment_methods)
     self._check_kyc(msg.sender)
 
-    ad_id: uint256 = self.ad_count + 1
-    self.ad_count = ad_id
+    ad_id: uint256 = self._next_ad_id
+    self._next_ad_id = ad_id + 1
     self._store_ad(
         ad_id,
         Ad(
