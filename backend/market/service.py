@@ -41,8 +41,8 @@ def list_ads(
         # The ad can fill this amount: within its limits and what it has left.
         query = query.where(Ad.min_amount <= amount, Ad.max_amount >= amount, Ad.available >= amount)
     if payment_method is not None:
-        signed = payment_method - 2**64 if payment_method >= 2**63 else payment_method
-        query = query.where(Ad.payment_methods.op("&")(signed) != 0)
+        # The literal takes the column's type, so Bitmask64 maps bit 63 to the signed column.
+        query = query.where(Ad.payment_methods.op("&")(payment_method) != 0)
     if seller:
         query = query.where(Ad.seller == seller)
     total = session.exec(select(func.count()).select_from(query.subquery())).one()

@@ -42,6 +42,16 @@ def test_ads__filters(client, three_ads, other, token):
     assert ids(client.get("/api/ads", params={"token": token.address})) == [cheap, small, dear]
 
 
+def test_ads__payment_method_bit_63(client, sync, create_ad):
+    # The top bit sits in a signed 64-bit column: stored and filtered like any other.
+    high = create_ad(payment_methods=2**63 | 1)
+    low = create_ad(payment_methods=0b10)
+    sync()
+    assert ids(client.get("/api/ads", params={"payment_method": 2**63})) == [high]
+    assert ids(client.get("/api/ads", params={"payment_method": 2**64 - 1})) == [high, low]
+    assert client.get(f"/api/ads/{high}").json()["payment_methods"] == 2**63 | 1
+
+
 def test_ads__sort_and_pages(client, three_ads):
     cheap, dear, small = three_ads
     assert ids(client.get("/api/ads", params={"sort": "-price"})) == [dear, small, cheap]
