@@ -31,9 +31,11 @@ frontend/vendor/ethers.min.js: node_modules/.installed
 	@mkdir -p frontend/vendor
 	cp node_modules/ethers/dist/ethers.min.js $@
 
-# Debian's Chromium for the browser tests (a downloaded browser build fails here).
+# Debian's Chromium for the browser tests (a downloaded browser build fails here), and a
+# CJK font so that the Simplified Chinese pages render (and their screenshots show text).
+BROWSER_PACKAGES := chromium fonts-wqy-microhei
 setup-browser:
-	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+	@dpkg -s $(BROWSER_PACKAGES) >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null; }
 
 compile: setup
 	ape compile

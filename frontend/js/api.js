@@ -35,6 +35,23 @@ export function setSession(session) {
   window.dispatchEvent(new CustomEvent("sentinel:session"));
 }
 
+/**
+ * End the session of `token` on the server. Best effort: the token is already dropped
+ * here, so a failure only leaves it to expire. Sent without cookies: the logout revokes
+ * the cookie's session too, which may already be a new sign-in's.
+ */
+export async function revokeSession(token) {
+  try {
+    await fetch(new URL("/api/auth/logout", location.origin), {
+      method: "POST",
+      headers: { Authorization: `Bearer ${token}` },
+      credentials: "omit",
+    });
+  } catch {
+    // offline: the session expires by itself
+  }
+}
+
 function detailOf(data, res) {
   const detail = data?.detail;
   if (typeof detail === "string") return detail;

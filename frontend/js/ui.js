@@ -81,7 +81,7 @@ export class TxBox {
           { class: "tx-body" },
           el("div", { class: "tx-title" }, el("strong", {}, label), " · ", text),
           detail ? el("div", { class: "tx-detail", "data-testid": "tx-error" }, detail) : null,
-          reason ? el("code", { class: "reason" }, reason) : null,
+          reason ? el("code", { class: "reason", "data-testid": "tx-reason" }, reason) : null,
           hash
             ? el("div", { class: "tx-hash" }, t("tx.hash"), " ", el("a", { href: `explorer.html?q=${hash}`, class: "mono", "data-testid": "tx-hash", target: "_blank", rel: "noopener" }, shortHash(hash)))
             : null,

@@ -4,7 +4,7 @@
 // the wallet to switch to (or add) the deployment's chain before anything is sent.
 
 import { ethers } from "../vendor/ethers.min.js";
-import { api, getSession, setSession } from "./api.js";
+import { api, getSession, revokeSession, setSession } from "./api.js";
 import { t } from "./i18n.js";
 
 const WALLET_KEY = "sentinel.wallet";
@@ -73,10 +73,19 @@ function onAccountsChanged(accounts) {
   if (next === wallet.address) return;
   wallet.address = next;
   if (!next) wallet.entry = null;
-  // The session belongs to the address that signed in; a different account signs in anew.
-  const session = getSession();
-  if (session && session.address !== next) setSession(null);
+  endSessionUnless(next);
   emit();
+}
+
+/** The session belongs to the address that signed in; a different account signs in anew. */
+function endSessionUnless(address) {
+  const session = getSession();
+  if (!session || session.address === address) return;
+  setSession(null);
+  // End it on the server as well: its HTTP-only cookie stays in the browser and would
+  // otherwise still answer for the previous account on every request without a Bearer
+  // token (plain loads, WebSockets) while the wallet shows another one.
+  revokeSession(session.token);
 }
 
 function onChainChanged(chainIdHex) {
@@ -90,8 +99,7 @@ async function attach(entry, accounts) {
   wallet.address = ethers.getAddress(accounts[0]);
   wallet.chainId = Number(await entry.provider.request({ method: "eth_chainId" }));
   localStorage.setItem(WALLET_KEY, entry.info.rdns);
-  const session = getSession();
-  if (session && session.address !== wallet.address) setSession(null);
+  endSessionUnless(wallet.address);
   emit();
 }
 

@@ -253,6 +253,20 @@ class TestWallet:
 
     def __post_init__(self):
         self.w3 = Web3(Web3.HTTPProvider(self.rpc_url, request_kwargs={"timeout": 30}))
+        self.keys = {self.address.lower(): self.private_key}
+
+    def add_account(self, account):
+        """Another account in the same wallet (the page switches to it by accountsChanged)."""
+        self.keys[account.address.lower()] = account.private_key
+
+    def _key(self, address=None) -> str:
+        # Like a real wallet: sign with the account the dapp names, if the wallet holds it.
+        if address is None:
+            return self.private_key
+        key = self.keys.get(str(address).lower())
+        if key is None:
+            raise ValueError(f"the wallet does not hold {address}")
+        return key
 
     def handle(self, method: str, params_json: str) -> str:
         self.requests.append(method)
@@ -265,31 +279,33 @@ class TestWallet:
             return json.dumps({"error": {"code": -32603, "message": message, "data": data if isinstance(data, str) else None}})
         return json.dumps({"result": result})
 
-    def personal_sign(self, data, _address=None):
+    def personal_sign(self, data, address=None):
         message = encode_defunct(hexstr=data) if data.startswith("0x") else encode_defunct(text=data)
-        return Account.sign_message(message, self.private_key).signature.to_0x_hex()
+        return Account.sign_message(message, self._key(address)).signature.to_0x_hex()
 
-    def eth_signTypedData_v4(self, _address, typed):
+    def eth_signTypedData_v4(self, address, typed):
         payload = json.loads(typed) if isinstance(typed, str) else typed
-        return Account.sign_typed_data(self.private_key, full_message=payload).signature.to_0x_hex()
+        return Account.sign_typed_data(self._key(address), full_message=payload).signature.to_0x_hex()
 
     def eth_sendTransaction(self, tx):
+        sender = Web3.to_checksum_address(tx.get("from") or self.address)
+        key = self._key(sender)
         latest = self.w3.eth.get_block("latest")
         base_fee = latest.get("baseFeePerGas") or 0
         tip = 10**9
-        call = {"from": self.address, "to": Web3.to_checksum_address(tx["to"]), "data": tx.get("data", "0x"),
+        call = {"from": sender, "to": Web3.to_checksum_address(tx["to"]), "data": tx.get("data", "0x"),
                 "value": int(tx.get("value", "0x0"), 16)}
         full = {
             **call,
             "chainId": self.chain_id,
-            "nonce": self.w3.eth.get_transaction_count(self.address, "pending"),
+            "nonce": self.w3.eth.get_transaction_count(sender, "pending"),
             "gas": int(tx["gas"], 16) if tx.get("gas") else self.w3.eth.estimate_gas(call),
             "maxFeePerGas": 2 * base_fee + tip,
             "maxPriorityFeePerGas": tip,
             "type": 2,
         }
         del full["from"]
-        signed = Account.sign_transaction(full, self.private_key)
+        signed = Account.sign_transaction(full, key)
         return self.w3.eth.send_raw_transaction(signed.raw_transaction).to_0x_hex()
 
 

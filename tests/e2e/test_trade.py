@@ -54,6 +54,7 @@ def test_trade__seller_posts_buyer_buys_both_chat_seller_releases(
     expect(bp.get_by_test_id("ad-list")).to_have_attribute("data-query", re.compile('"fiat":"USD"'))
     expect(bp.get_by_test_id("result-count")).to_have_text("Showing 1 of 1 ads")
     screenshot(bp, "market-mobile")
+    assert bp.evaluate("document.documentElement.scrollWidth") <= 390  # nothing sticks out sideways
     card.get_by_test_id("buy").click()
     card.get_by_test_id("buy-amount").fill("100")
     expect(card.get_by_test_id("buy-total")).to_have_text("You pay $725.00")
@@ -90,6 +91,8 @@ def test_trade__seller_posts_buyer_buys_both_chat_seller_releases(
     timeline = sp.get_by_test_id("timeline-item")
     expect(timeline).to_have_count(3)
     expect(timeline.nth(2)).to_contain_text("Tokens released")
+    # the README shows this one: with the release's progress box finished, not mid-update
+    expect(sp.locator("#order-tx [data-testid=tx-status]")).to_have_attribute("data-state", "done")
     screenshot(sp, "order-released")
     screenshot(bp, "order-mobile")
 

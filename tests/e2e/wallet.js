@@ -74,6 +74,14 @@
     emit(event, ...args) {
       for (const handler of listeners.get(event) || []) handler(...args);
     },
+    // The user picks another account in the wallet (null: locks it / disconnects the
+    // site), as in MetaMask: the wallet answers for it from now on, then tells the page.
+    // Python must hold that account's key (TestWallet.add_account) for it to sign.
+    switchAccount(address) {
+      if (address) CONFIG.address = address;
+      else localStorage.removeItem(CONNECTED_KEY);
+      provider.emit("accountsChanged", address ? [address] : []);
+    },
   };
 
   const info = Object.freeze({

@@ -139,7 +139,9 @@ function renderSummary() {
     rows.push(["order.buyer_received", formatToken(order.buyer_received, token)]);
     rows.push(["order.fee", formatToken(order.fee ?? 0, token)]);
   }
-  if (order.cancel_reason) rows.push(["order.cancel_reason", t(`cancel.${order.cancel_reason}`)]);
+  if (order.cancel_reason) {
+    rows.push(["order.cancel_reason", el("span", { "data-testid": "cancel-reason", "data-reason": order.cancel_reason }, t(`cancel.${order.cancel_reason}`))]);
+  }
   if (order.disputed_by) rows.push(["order.disputed_by", shortAddress(order.disputed_by)]);
   $("summary").replaceChildren(
     el("div", { class: "small muted", "data-testid": "order-role" }, t(`order.role_${you}`)),
