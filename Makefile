@@ -10,7 +10,7 @@ export APE_DATA_FOLDER ?= $(CURDIR)/.cache/ape
 
 INVARIANT_STEPS ?= 2000
 
-.PHONY: setup setup-python setup-node setup-browser compile run test test-contracts test-backend test-e2e bench clean
+.PHONY: setup setup-python setup-node setup-browser setup-bench compile run test test-contracts test-backend test-e2e bench clean
 
 setup: setup-python setup-node
 
@@ -59,7 +59,11 @@ test-backend: setup
 test-e2e: setup setup-browser
 	ape test tests/e2e -q
 
-bench: setup
+# wrk (C) drives the API benchmark: a Python load generator would need the CPU it measures.
+setup-bench:
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+
+bench: setup setup-bench
 	python -m bench.gas
 	python -m bench.indexer
 	python -m bench.api

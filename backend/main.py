@@ -16,6 +16,7 @@ from backend.chain.indexer import Indexer
 from backend.config import Settings, get_settings
 from backend.db import make_engine
 from backend.http import BodySizeLimit
+from backend.market.cache import PageCache
 from backend.migrate import migrate
 from backend.notifications.hub import NotificationHub
 from backend.routers import ROUTERS
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         hub = NotificationHub()
         hub.bind(asyncio.get_running_loop())
         app.state.hub = hub
+        app.state.ads_cache = PageCache(engine=app.state.engine)
         app.state.indexer = Indexer(
             engine=app.state.engine,
             w3=w3,
@@ -47,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             confirmations=settings.confirmations,
             window=settings.indexer_window_blocks,
             on_commit=hub.publish_chain_events,
+            on_change=app.state.ads_cache.invalidate,
         )
         if settings.indexer_enabled:
             app.state.indexer.start(settings.indexer_poll_seconds)

@@ -76,6 +76,7 @@ class Indexer:
         confirmations: int = 0,
         window: int = 2_000,
         on_commit: Callable[[list[NewEvent]], None] | None = None,
+        on_change: Callable[[], None] | None = None,
     ):
         projections.load_all()
         self.engine = engine
@@ -84,6 +85,9 @@ class Indexer:
         self.confirmations = confirmations
         self.window = window
         self.on_commit = on_commit
+        # Called after every commit that changed what the projections say (new events
+        # or a reorg's rollback), before on_commit: read caches drop their pages.
+        self.on_change = on_change
         self.registry = deployment.contract(w3, "NodeRegistry")
         self.addresses = list(deployment.addresses.values())
         self._authorized: dict[str, bool] = {}
@@ -110,6 +114,8 @@ class Indexer:
             end = min(target, start + min(self.window, max_blocks or self.window) - 1)
             if end < start:
                 session.commit()
+                if result.reorged_from is not None:
+                    self._changed()
                 return result
             headers = self._headers(start, end)
             by_block: dict[int, list] = {}
@@ -135,6 +141,8 @@ class Indexer:
             session.commit()
             projections.forget_rows(session)
             result.events = len(new_events)
+        if new_events or result.reorged_from is not None:
+            self._changed()
         if new_events and self.on_commit:
             try:
                 self.on_commit(new_events)
@@ -161,6 +169,13 @@ class Indexer:
             self._thread.join(timeout=10)
 
     # ----------------------------------------------------------- private
+
+    def _changed(self) -> None:
+        if self.on_change:
+            try:
+                self.on_change()
+            except Exception:
+                log.exception("on_change subscriber failed")
 
     def _run(self, poll_seconds: float) -> None:
         while not self._stop.is_set():

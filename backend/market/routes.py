@@ -2,12 +2,15 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from sqlmodel import Session
 
 from backend.auth.deps import CurrentUser
 from backend.chain.deps import ChainDep
 from backend.db import SessionDep
 from backend.market import service
+from backend.market.cache import PageCache
 from backend.market.models import Ad, Order
 from backend.market.schemas import (
     AdPage,
@@ -38,8 +41,8 @@ def _address_or_422(value: str) -> str:
 
 
 @router.get("/ads", response_model=AdPage, summary="Ads on sale, filtered and sorted")
-def list_ads(
-    session: SessionDep,
+async def list_ads(
+    request: Request,
     token: Annotated[Address | None, Query()] = None,
     fiat: Annotated[str | None, Query(pattern="^[A-Za-z]{3}$", description="ISO 4217 code")] = None,
     min_price: Annotated[Uint256Str | None, Query(description="fiat minor units per whole token")] = None,
@@ -51,11 +54,12 @@ def list_ads(
     sort: AdSort = "price",
     limit: Limit = 20,
     offset: Offset = 0,
-) -> AdPage:
-    ads, total = service.list_ads(
-        session,
+) -> Response:
+    # Async, with the database work in the thread pool only on a cache miss: most
+    # requests are answered from the page cache without leaving the event loop.
+    filters = dict(
         token=token,
-        fiat=fiat,
+        fiat=fiat.upper() if fiat else None,
         min_price=int(min_price) if min_price is not None else None,
         max_price=int(max_price) if max_price is not None else None,
         amount=int(amount) if amount is not None else None,
@@ -66,9 +70,24 @@ def list_ads(
         limit=limit,
         offset=offset,
     )
-    stats = service.trader_stats_many(session, {ad.seller for ad in ads})
-    items = [AdWithStats(**AdPublic.of(ad).model_dump(), seller_stats=stats[ad.seller]) for ad in ads]
-    return AdPage(items=items, total=total, limit=limit, offset=offset)
+    cache: PageCache = request.app.state.ads_cache
+    if cache.claim_recheck():
+        await run_in_threadpool(cache.recheck_head)
+    key = repr(sorted(filters.items()))
+    page = cache.get(key)
+    if page is None:
+        generation = cache.generation()
+        page = await run_in_threadpool(_ads_page_json, request.app.state.engine, filters)
+        cache.put(key, page, generation)
+    return Response(page, media_type="application/json")
+
+
+def _ads_page_json(engine, filters: dict) -> bytes:
+    with Session(engine) as session:
+        ads, total = service.list_ads(session, **filters)
+        stats = service.trader_stats_many(session, {ad.seller for ad in ads})
+        items = [AdWithStats(**AdPublic.of(ad).model_dump(), seller_stats=stats[ad.seller]) for ad in ads]
+    return AdPage(items=items, total=total, limit=filters["limit"], offset=filters["offset"]).model_dump_json().encode()
 
 
 @router.get("/ads/{ad_id}", response_model=AdWithStats)

@@ -15,6 +15,44 @@ def test_ads__listed_from_chain_events(client, sync, create_ad, seller):
     assert ad["seller_stats"]["completed_trades"] == 0
 
 
+def test_ads__cached_page_follows_the_index(client, sync, chain, escrow, create_ad, seller):
+    first = create_ad()
+    sync()
+    assert ids(client.get("/api/ads")) == [first]
+    assert ids(client.get("/api/ads")) == [first]  # the second from the page cache
+    cache = client.app.state.ads_cache
+    assert cache.hits >= 1
+
+    # The in-process indexer clears the cache on commit: the next read is current.
+    escrow.pause_ad(first, sender=seller)
+    sync()
+    assert ids(client.get("/api/ads")) == []
+
+    # A reorg that drops the pause brings the ad back.
+    snapshot = chain.snapshot()
+    escrow.resume_ad(first, sender=seller)
+    sync()
+    assert ids(client.get("/api/ads")) == [first]
+    chain.restore(snapshot)
+    chain.mine(2)
+    sync()
+    assert ids(client.get("/api/ads")) == []
+
+
+def test_ads__cached_page_follows_an_indexer_in_another_process(client, create_ad):
+    """An indexer outside the app (`backend.cli index`) does not call the app: the cache
+    notices the new index head in the database within `recheck_seconds`."""
+    from backend.chain.indexer import Indexer
+
+    state = client.app.state
+    assert ids(client.get("/api/ads")) == []
+    ad_id = create_ad()
+    outside = Indexer(engine=state.engine, w3=state.chain.w3, deployment=state.chain.deployment)
+    outside.catch_up()
+    state.ads_cache.recheck_seconds = 0  # as if the recheck interval had passed
+    assert ids(client.get("/api/ads")) == [ad_id]
+
+
 @pytest.fixture
 def three_ads(create_ad, other, token, escrow, sync):
     token.faucet(5_000 * UNIT, sender=other)
