@@ -90,7 +90,10 @@ def _ads_page_json(engine, filters: dict) -> bytes:
     return AdPage(items=items, total=total, limit=filters["limit"], offset=filters["offset"]).model_dump_json().encode()
 
 
-@router.get("/ads/{ad_id}", response_model=AdWithStats)
+@router.get(
+    "/ads/{ad_id}", response_model=AdWithStats, summary="One ad with its seller's stats",
+    responses={404: {"description": "Unknown ad"}},
+)
 def get_ad(ad_id: Id, session: SessionDep) -> AdWithStats:
     ad = session.get(Ad, ad_id)
     if ad is None:
@@ -98,7 +101,10 @@ def get_ad(ad_id: Id, session: SessionDep) -> AdWithStats:
     return AdWithStats(**AdPublic.of(ad).model_dump(), seller_stats=service.trader_stats(session, ad.seller))
 
 
-@router.get("/orders/{order_id}", response_model=OrderDetail, summary="An order with its timeline")
+@router.get(
+    "/orders/{order_id}", response_model=OrderDetail, summary="An order with its timeline",
+    responses={404: {"description": "Unknown order"}},
+)
 def get_order(order_id: Id, session: SessionDep, chain: ChainDep) -> OrderDetail:
     order = session.get(Order, order_id)
     if order is None:
@@ -122,7 +128,10 @@ def get_order(order_id: Id, session: SessionDep, chain: ChainDep) -> OrderDetail
     )
 
 
-@router.get("/me/orders", response_model=OrderPage, summary="The signed-in user's orders")
+@router.get(
+    "/me/orders", response_model=OrderPage, summary="The signed-in user's orders",
+    responses={400: {"description": "Account without a wallet"}, 401: {"description": "Not signed in"}},
+)
 def my_orders(
     user: CurrentUser,
     session: SessionDep,
@@ -151,6 +160,6 @@ def trader_orders(
     return OrderPage(items=[OrderPublic.of(o) for o in orders], total=total, limit=limit, offset=offset)
 
 
-@router.get("/traders/{address}/stats", response_model=TraderStats)
+@router.get("/traders/{address}/stats", response_model=TraderStats, summary="A trader's stats from chain events")
 def trader_stats(address: str, session: SessionDep) -> TraderStats:
     return service.trader_stats(session, _address_or_422(address))

@@ -5,8 +5,6 @@ Run with `ape test tests/backend`: ape reverts the chain to the post-deploy snap
 around every test, and every test indexes the chain into its own empty database.
 """
 
-import json
-
 import pytest
 from eth_utils import keccak
 from fastapi.testclient import TestClient
@@ -15,71 +13,14 @@ from backend.auth.models import User
 from backend.auth.sessions import issue_session
 from backend.config import Settings
 from backend.main import create_app
-from scripts.deploy import deploy_stack
+from tests.deployment import *  # noqa: F403  manifest, escrow, kyc_registry, node_registry
+from tests.roles import *  # noqa: F403  admin, seller, buyer, other, relayer
 
 UNIT = 10**6
 PRICE = 725
 USD = b"USD"
 HOUR = 3600
 TERMS_HASH = keccak(text="bank transfer")
-
-
-# ---------------------------------------------------------------- roles
-
-
-@pytest.fixture(scope="session")
-def admin(accounts):
-    """Deployer: NodeRegistry authority, KYC officer, arbitrator, pauser, block producer."""
-    return accounts[0]
-
-
-@pytest.fixture(scope="session")
-def seller(accounts):
-    return accounts[4]
-
-
-@pytest.fixture(scope="session")
-def buyer(accounts):
-    return accounts[5]
-
-
-@pytest.fixture(scope="session")
-def other(accounts):
-    return accounts[6]
-
-
-@pytest.fixture(scope="session")
-def relayer(accounts):
-    """Account 9: the admitted node whose key the backend relays with."""
-    return accounts[9]
-
-
-# ------------------------------------------------------------ the chain
-
-
-@pytest.fixture(scope="session")
-def manifest(chain, admin, tmp_path_factory):
-    chain.provider.make_request("anvil_setCoinbase", [admin.address])
-    manifest = deploy_stack(admin, local=True)
-    path = tmp_path_factory.mktemp("deployments") / f"{manifest['chain_id']}.json"
-    path.write_text(json.dumps(manifest))
-    manifest["path"] = str(path)
-    return manifest
-
-
-@pytest.fixture(scope="session")
-def escrow(project, manifest):
-    return project.OtcEscrow.at(manifest["contracts"]["OtcEscrow"]["address"])
-
-
-@pytest.fixture(scope="session")
-def kyc_registry(project, manifest):
-    return project.KycRegistry.at(manifest["contracts"]["KycRegistry"]["address"])
-
-
-@pytest.fixture(scope="session")
-def node_registry(project, manifest):
-    return project.NodeRegistry.at(manifest["contracts"]["NodeRegistry"]["address"])
 
 
 @pytest.fixture(scope="session")

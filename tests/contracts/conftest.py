@@ -6,6 +6,8 @@ Every test gets a fresh chain state: ape snapshots and reverts around each test.
 import pytest
 from eth_utils import keccak
 
+from tests.roles import *  # noqa: F403  admin, seller, buyer, other, relayer
+
 USD = b"USD"
 HOUR = 3600
 DAY = 24 * HOUR
@@ -40,11 +42,6 @@ def invariant_steps(request):
 
 
 @pytest.fixture(scope="session")
-def admin(accounts):
-    return accounts[0]
-
-
-@pytest.fixture(scope="session")
 def arbitrator(accounts):
     return accounts[1]
 
@@ -58,22 +55,6 @@ def officer(accounts):
 def node(accounts):
     """An admitted node: may relay signed actions."""
     return accounts[3]
-
-
-@pytest.fixture(scope="session")
-def seller(accounts):
-    return accounts[4]
-
-
-@pytest.fixture(scope="session")
-def buyer(accounts):
-    return accounts[5]
-
-
-@pytest.fixture(scope="session")
-def other(accounts):
-    """Someone with no role in the trade at hand."""
-    return accounts[6]
 
 
 @pytest.fixture(scope="session")

@@ -30,7 +30,8 @@ from eth_utils import keccak
 from playwright.sync_api import expect, sync_playwright
 from web3 import Web3
 
-from scripts.deploy import deploy_stack
+from tests.deployment import *  # noqa: F403  manifest, escrow, kyc_registry, node_registry
+from tests.roles import *  # noqa: F403  admin, seller, buyer, other, relayer
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = Path(__file__).parent / "screenshots"
@@ -56,53 +57,6 @@ DESKTOP = {"width": 1280, "height": 900}
 MOBILE = {"width": 390, "height": 844}
 
 expect.set_options(timeout=20_000)
-
-
-# ---------------------------------------------------------------- roles
-
-
-@pytest.fixture(scope="session")
-def admin(accounts):
-    return accounts[0]
-
-
-@pytest.fixture(scope="session")
-def seller(accounts):
-    return accounts[4]
-
-
-@pytest.fixture(scope="session")
-def buyer(accounts):
-    return accounts[5]
-
-
-@pytest.fixture(scope="session")
-def other(accounts):
-    return accounts[6]
-
-
-@pytest.fixture(scope="session")
-def relayer(accounts):
-    return accounts[9]
-
-
-# ------------------------------------------------------------ the chain
-
-
-@pytest.fixture(scope="session")
-def manifest(chain, admin, tmp_path_factory):
-    # The indexer accepts only blocks produced by an authorized node: the deployer.
-    chain.provider.make_request("anvil_setCoinbase", [admin.address])
-    manifest = deploy_stack(admin, local=True)
-    path = tmp_path_factory.mktemp("deployments") / f"{manifest['chain_id']}.json"
-    path.write_text(json.dumps(manifest))
-    manifest["path"] = str(path)
-    return manifest
-
-
-@pytest.fixture(scope="session")
-def escrow(project, manifest):
-    return project.OtcEscrow.at(manifest["contracts"]["OtcEscrow"]["address"])
 
 
 @pytest.fixture(scope="session")
