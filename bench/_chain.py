@@ -11,7 +11,7 @@ import os
 import tempfile
 
 import requests
-from ape import accounts, chain, networks
+from ape import accounts, networks
 from ape.logging import logger
 from eth_utils import keccak
 from web3 import Web3

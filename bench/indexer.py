@@ -6,7 +6,6 @@
 import argparse
 import statistics
 import tempfile
-import threading
 import time
 
 from ape import accounts

@@ -4,6 +4,8 @@ Every test gets a fresh chain state: ape snapshots and reverts around each test.
 """
 
 import pytest
+from eth_account import Account
+from eth_account.messages import encode_typed_data
 from eth_utils import keccak
 
 from tests.roles import *  # noqa: F403  admin, seller, buyer, other, relayer
@@ -60,6 +62,63 @@ def node(accounts):
 @pytest.fixture(scope="session")
 def fee_recipient(accounts):
     return accounts[7]
+
+
+# -------------------------------------------------------------- helpers
+
+
+def _norm(value):
+    return value.address if hasattr(value, "address") else value
+
+
+def single_event(tx, event, emitter, **expected):
+    """The one `event` in `tx`, emitted by `emitter`, with exactly the `expected` fields."""
+    logs = tx.decode_logs(event)
+    assert len(logs) == 1, logs
+    log = logs[0]
+    assert log.contract_address == emitter.address
+    args = dict(log.event_arguments)
+    assert set(args) == set(expected)
+    for name, value in expected.items():
+        assert args[name] == _norm(value), name
+    return log
+
+
+def sign_permit(token, chain, owner, spender, amount, deadline, *, key_of=None, nonce=None):
+    """EIP-2612 permit on the TestStablecoin, signed with `key_of`'s key (default: `owner`)."""
+    typed = {
+        "types": {
+            "EIP712Domain": [
+                {"name": "name", "type": "string"},
+                {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"},
+                {"name": "verifyingContract", "type": "address"},
+            ],
+            "Permit": [
+                {"name": "owner", "type": "address"},
+                {"name": "spender", "type": "address"},
+                {"name": "value", "type": "uint256"},
+                {"name": "nonce", "type": "uint256"},
+                {"name": "deadline", "type": "uint256"},
+            ],
+        },
+        "primaryType": "Permit",
+        "domain": {
+            "name": "Test USD",
+            "version": "1",
+            "chainId": chain.chain_id,
+            "verifyingContract": token.address,
+        },
+        "message": {
+            "owner": owner.address,
+            "spender": _norm(spender),
+            "value": amount,
+            "nonce": token.nonces(owner) if nonce is None else nonce,
+            "deadline": deadline,
+        },
+    }
+    signed = Account.sign_message(encode_typed_data(full_message=typed), (key_of or owner).private_key)
+    return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
 
 
 # ------------------------------------------------------------ contracts

@@ -3,7 +3,7 @@ allowlist, KYC requirement, pause / unpause and roles."""
 
 import ape
 import pytest
-from conftest import ARBITRATOR_ROLE, EVIDENCE, FEE_BPS, HOUR, METHODS, PAUSER_ROLE, PAYMENT_REF, PRICE, UNIT, USD
+from conftest import ARBITRATOR_ROLE, EVIDENCE, FEE_BPS, HOUR, METHODS, PAUSER_ROLE, PAYMENT_REF, PRICE, UNIT, USD, single_event
 from eth_utils import keccak
 
 ZERO_ADDRESS = "0x" + "00" * 20
@@ -14,23 +14,6 @@ FEE = AMOUNT * FEE_BPS // 10_000
 
 
 # -------------------------------------------------------------- helpers
-
-
-def _norm(value):
-    return value.address if hasattr(value, "address") else value
-
-
-def single_event(tx, event, emitter, **expected):
-    """The one `event` in `tx`, emitted by `emitter`, with exactly the `expected` fields."""
-    logs = tx.decode_logs(event)
-    assert len(logs) == 1, logs
-    log = logs[0]
-    assert log.contract_address == emitter.address
-    args = dict(log.event_arguments)
-    assert set(args) == set(expected)
-    for name, value in expected.items():
-        assert args[name] == _norm(value), name
-    return log
 
 
 def post_ad(escrow, token, seller, amount=1_000 * UNIT):

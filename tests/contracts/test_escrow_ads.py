@@ -3,9 +3,7 @@ pause_ad, resume_ad, withdraw and close_ad."""
 
 import ape
 import pytest
-from conftest import DAY, HOUR, METHODS, PRICE, TERMS_HASH, UNIT, USD
-from eth_account import Account
-from eth_account.messages import encode_typed_data
+from conftest import DAY, HOUR, METHODS, PRICE, TERMS_HASH, UNIT, USD, sign_permit, single_event
 from eth_utils import keccak
 
 MAX_UINT64 = 2**64 - 1
@@ -17,23 +15,6 @@ NEW_TERMS = keccak(text="cash in person")
 
 
 # -------------------------------------------------------------- helpers
-
-
-def _norm(value):
-    return value.address if hasattr(value, "address") else value
-
-
-def single_event(tx, event, emitter, **expected):
-    """The one `event` in `tx`, emitted by `emitter`, with exactly the `expected` fields."""
-    logs = tx.decode_logs(event)
-    assert len(logs) == 1, logs
-    log = logs[0]
-    assert log.contract_address == emitter.address
-    args = dict(log.event_arguments)
-    assert set(args) == set(expected)
-    for name, value in expected.items():
-        assert args[name] == _norm(value), name
-    return log
 
 
 def new_ad(escrow, token, seller, amount=1_000 * UNIT, **terms):
@@ -59,43 +40,6 @@ def new_ad(escrow, token, seller, amount=1_000 * UNIT, **terms):
         args["terms_hash"],
         sender=seller,
     )
-
-
-def sign_permit(token, chain, owner, spender, amount, deadline, *, key_of=None, nonce=None):
-    """EIP-2612 permit on the TestStablecoin, signed with `key_of`'s key (default: `owner`)."""
-    typed = {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            "Permit": [
-                {"name": "owner", "type": "address"},
-                {"name": "spender", "type": "address"},
-                {"name": "value", "type": "uint256"},
-                {"name": "nonce", "type": "uint256"},
-                {"name": "deadline", "type": "uint256"},
-            ],
-        },
-        "primaryType": "Permit",
-        "domain": {
-            "name": "Test USD",
-            "version": "1",
-            "chainId": chain.chain_id,
-            "verifyingContract": token.address,
-        },
-        "message": {
-            "owner": owner.address,
-            "spender": _norm(spender),
-            "value": amount,
-            "nonce": token.nonces(owner) if nonce is None else nonce,
-            "deadline": deadline,
-        },
-    }
-    signed = Account.sign_message(encode_typed_data(full_message=typed), (key_of or owner).private_key)
-    return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
 
 
 def create_with_permit(escrow, token, sender, amount, deadline, v, r, s, **terms):

@@ -3,7 +3,7 @@ extend_deadline, open_dispute, resolve_dispute, and orders on closed ads."""
 
 import ape
 import pytest
-from conftest import DAY, EVIDENCE, FEE_BPS, HOUR, PAYMENT_REF, PRICE, UNIT
+from conftest import DAY, EVIDENCE, FEE_BPS, HOUR, PAYMENT_REF, PRICE, UNIT, single_event
 from eth_utils import keccak
 
 OPEN, PAID, RELEASED, CANCELLED, DISPUTED, RESOLVED = 1, 2, 3, 4, 5, 6
@@ -18,23 +18,6 @@ FEE = AMOUNT * FEE_BPS // BPS
 
 
 # -------------------------------------------------------------- helpers
-
-
-def _norm(value):
-    return value.address if hasattr(value, "address") else value
-
-
-def single_event(tx, event, emitter, **expected):
-    """The one `event` in `tx`, emitted by `emitter`, with exactly the `expected` fields."""
-    logs = tx.decode_logs(event)
-    assert len(logs) == 1, logs
-    log = logs[0]
-    assert log.contract_address == emitter.address
-    args = dict(log.event_arguments)
-    assert set(args) == set(expected)
-    for name, value in expected.items():
-        assert args[name] == _norm(value), name
-    return log
 
 
 @pytest.fixture

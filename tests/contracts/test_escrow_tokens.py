@@ -2,9 +2,7 @@
 a fee-on-transfer token (refused), and tokens off the allowlist."""
 
 import ape
-from conftest import EVIDENCE, FEE_BPS, HOUR, METHODS, PAYMENT_REF, PRICE, UNIT, USD
-from eth_account import Account
-from eth_account.messages import encode_typed_data
+from conftest import EVIDENCE, FEE_BPS, HOUR, METHODS, PAYMENT_REF, PRICE, UNIT, USD, sign_permit, single_event
 from eth_utils import keccak
 
 TERMS = keccak(text="terms")
@@ -13,23 +11,6 @@ NOT_ALLOWED = "otc_escrow: token not allowed"
 
 
 # -------------------------------------------------------------- helpers
-
-
-def _norm(value):
-    return value.address if hasattr(value, "address") else value
-
-
-def single_event(tx, event, emitter, **expected):
-    """The one `event` in `tx`, emitted by `emitter`, with exactly the `expected` fields."""
-    logs = tx.decode_logs(event)
-    assert len(logs) == 1, logs
-    log = logs[0]
-    assert log.contract_address == emitter.address
-    args = dict(log.event_arguments)
-    assert set(args) == set(expected)
-    for name, value in expected.items():
-        assert args[name] == _norm(value), name
-    return log
 
 
 def post_ad(escrow, token, seller, amount, min_amount=10 * UNIT, max_amount=500 * UNIT):
@@ -171,38 +152,7 @@ def test_allowlist__permit_path_refuses_unlisted_token(escrow, project, admin, o
     unlisted = admin.deploy(project.TestStablecoin, "Test USD", "TUSD")
     unlisted.faucet(100 * UNIT, sender=other)
     deadline = chain.pending_timestamp + HOUR
-    typed = {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            "Permit": [
-                {"name": "owner", "type": "address"},
-                {"name": "spender", "type": "address"},
-                {"name": "value", "type": "uint256"},
-                {"name": "nonce", "type": "uint256"},
-                {"name": "deadline", "type": "uint256"},
-            ],
-        },
-        "primaryType": "Permit",
-        "domain": {
-            "name": "Test USD",
-            "version": "1",
-            "chainId": chain.chain_id,
-            "verifyingContract": unlisted.address,
-        },
-        "message": {
-            "owner": other.address,
-            "spender": escrow.address,
-            "value": 100 * UNIT,
-            "nonce": 0,
-            "deadline": deadline,
-        },
-    }
-    sig = Account.sign_message(encode_typed_data(full_message=typed), other.private_key)
+    v, r, s = sign_permit(unlisted, chain, other, escrow, 100 * UNIT, deadline)
     with ape.reverts(NOT_ALLOWED):
         escrow.create_ad_with_permit(
             unlisted,
@@ -215,9 +165,9 @@ def test_allowlist__permit_path_refuses_unlisted_token(escrow, project, admin, o
             METHODS,
             TERMS,
             deadline,
-            sig.v,
-            sig.r.to_bytes(32, "big"),
-            sig.s.to_bytes(32, "big"),
+            v,
+            r,
+            s,
             sender=other,
         )
     assert unlisted.allowance(other, escrow) == 0
