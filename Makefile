@@ -10,7 +10,7 @@ export APE_DATA_FOLDER ?= $(CURDIR)/.cache/ape
 
 INVARIANT_STEPS ?= 2000
 
-.PHONY: setup setup-python setup-node setup-browser setup-bench compile run test test-contracts test-backend test-e2e bench clean
+.PHONY: setup setup-python setup-node setup-browser setup-bench setup-db compile run test test-contracts test-backend test-e2e bench clean
 
 setup: setup-python setup-node
 
@@ -44,7 +44,7 @@ run: setup
 	@bash scripts/run_local.sh
 
 # Three pytest runs: each suite has its own conftest (and ape starts its own Anvil).
-test: setup setup-browser
+test: setup setup-browser setup-db
 	ape test tests/contracts --invariant-steps $(INVARIANT_STEPS) -q
 	ape test tests/backend -q
 	ape test tests/e2e -q
@@ -52,12 +52,16 @@ test: setup setup-browser
 test-contracts: setup
 	ape test tests/contracts --invariant-steps $(INVARIANT_STEPS) -q
 
-test-backend: setup
+test-backend: setup setup-db
 	ape test tests/backend -q
 
 # Browser journeys: Playwright drives Debian's Chromium against a real backend and Anvil.
 test-e2e: setup setup-browser
 	ape test tests/e2e -q
+
+# Debian's PostgreSQL: the backend suite also runs on a throwaway PostgreSQL server.
+setup-db:
+	@test -x /usr/lib/postgresql/*/bin/initdb 2>/dev/null || { apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; }
 
 # wrk (C) drives the API benchmark: a Python load generator would need the CPU it measures.
 setup-bench:

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, delete, func, insert
+from sqlalchemy import Engine, delete, func, insert, text
 from sqlmodel import Session, select
 from web3 import Web3
 from web3.exceptions import BlockNotFound
@@ -27,6 +27,9 @@ from backend.chain.models import ChainEvent, ChainIncident, IndexedBlock
 log = logging.getLogger("sentinel.indexer")
 
 HEADER_BATCH = 250
+# PostgreSQL advisory lock that one indexer holds while it writes a window, so that
+# several app processes (each with its indexer) share a database safely.
+WRITER_LOCK_KEY = 0x53454E54494E454C  # "SENTINEL"
 # NodeRegistry events that change who may produce blocks.
 MEMBERSHIP_EVENTS = {"NodeAdmitted", "NodeRevoked", "AuthorityAdded", "AuthorityRemoved"}
 
@@ -63,6 +66,7 @@ class StepResult:
     events: int = 0
     refused: int = 0
     reorged_from: int | None = None
+    locked_out: bool = False  # another indexer was writing: nothing done
 
 
 class Indexer:
@@ -104,6 +108,8 @@ class Indexer:
         result = StepResult()
         # expire_on_commit=False: on_commit reads the new events after the session closes.
         with Session(self.engine, expire_on_commit=False) as session:
+            if not self._take_writer_lock(session):
+                return StepResult(locked_out=True)
             fork = self._find_fork(session)
             if fork is not None:
                 self._roll_back(session, fork)
@@ -168,6 +174,13 @@ class Indexer:
             self._thread.join(timeout=10)
 
     # ----------------------------------------------------------- private
+
+    def _take_writer_lock(self, session: Session) -> bool:
+        """On PostgreSQL, the transaction-scoped advisory lock (released at commit or
+        rollback); SQLite has one writer at a time anyway."""
+        if session.get_bind().dialect.name != "postgresql":
+            return True
+        return bool(session.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": WRITER_LOCK_KEY}).scalar())
 
     def _changed(self) -> None:
         if self.on_change:
