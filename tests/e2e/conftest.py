@@ -325,6 +325,8 @@ def screenshot():
 
     def shoot(page, name):
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        # A full-page shot keeps the sticky header where the scroll left it: scroll up first.
+        page.evaluate("window.scrollTo(0, 0)")
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
     return shoot
