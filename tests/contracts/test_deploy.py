@@ -1,0 +1,78 @@
+"""`ape run deploy` as a deployer runs it: a subprocess against the test session's Anvil
+(ape reverts the chain after each test, so what the script sends is undone too)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from eth_utils import keccak
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def deploy(chain, tmp_path):
+    """deploy(*options) -> (CompletedProcess, manifest or None) with the manifest in tmp_path."""
+
+    def run(*options):
+        env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+        done = subprocess.run(
+            [str(Path(sys.executable).parent / "ape"), "run", "deploy", "--network", chain.provider.uri,
+             "--manifest-dir", str(tmp_path), *options],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+        )
+        path = tmp_path / f"{chain.chain_id}.json"
+        return done, (json.loads(path.read_text()) if path.exists() else None)
+
+    return run
+
+
+def test_deploy__wires_everything_and_writes_the_manifest(deploy, project, chain, accounts):
+    done, manifest = deploy()
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert manifest["chain_id"] == chain.chain_id and manifest["deployer"] == accounts[0].address
+    assert chain.blocks[manifest["deploy_block"]].hash.to_0x_hex() == manifest["deploy_block_hash"]
+    escrow = project.OtcEscrow.at(manifest["contracts"]["OtcEscrow"]["address"])
+    kyc = project.KycRegistry.at(manifest["contracts"]["KycRegistry"]["address"])
+    nodes = project.NodeRegistry.at(manifest["contracts"]["NodeRegistry"]["address"])
+    token = project.TestStablecoin.at(manifest["tokens"][0]["address"])
+    assert escrow.kyc_registry() == kyc.address and escrow.node_registry() == nodes.address
+    assert escrow.hasRole(keccak(text="ARBITRATOR_ROLE"), accounts[0])
+    assert escrow.token_allowed(token) and manifest["tokens"][0]["decimals"] == 6
+    assert nodes.is_authority(accounts[0]) and nodes.is_authorized(accounts[9])
+    assert manifest["relayer"] == accounts[9].address
+    for index in range(1, 5):  # the local demo traders
+        assert token.balanceOf(accounts[index]) == 10_000 * 10**6
+        assert kyc.is_verified(accounts[index], 2)
+    # Blocks come from an authorized producer, as the backend's indexer requires.
+    assert chain.provider.web3.eth.get_block("latest")["miner"] == accounts[0].address
+    abi_names = {item.get("name") for item in manifest["contracts"]["OtcEscrow"]["abi"]}
+    assert {"create_ad", "open_order", "OrderReleased"} <= abi_names
+
+
+def test_deploy__second_run_reuses_the_contracts(deploy, chain):
+    _, first = deploy()
+    height = chain.blocks.height
+    done, second = deploy()
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "already deployed" in done.stdout + done.stderr
+    assert second == first
+    assert chain.blocks.height == height  # not a single transaction
+
+
+def test_deploy__fresh_deploys_anew(deploy):
+    _, first = deploy()
+    done, second = deploy("--fresh")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert second["contracts"]["OtcEscrow"]["address"] != first["contracts"]["OtcEscrow"]["address"]
+
+
+def test_deploy__fee_above_cap_refused_before_sending(deploy, chain):
+    height = chain.blocks.height
+    done, manifest = deploy("--fee-bps", "201")
+    assert done.returncode != 0 and manifest is None
+    assert "201 is not in the range 0<=x<=200" in done.stdout + done.stderr
+    assert chain.blocks.height == height
