@@ -3,7 +3,7 @@
 // withdraw, close.
 
 import { api } from "../api.js";
-import { escrowContract, tokenContract, tokenInfo } from "../chain.js";
+import { describeError, escrowContract, tokenContract, tokenInfo } from "../chain.js";
 import {
   PAYMENT_METHODS,
   amountInput,
@@ -21,7 +21,9 @@ import { TxBox, el, emptyState, errorBox, loadingState } from "../ui.js";
 import { connectWallet, getSigner, onWalletChange, wallet } from "../wallet.js";
 
 const WINDOWS = [900, 1800, 3600, 7200, 86400];
-const state = { ads: [], loading: true, error: null, panel: {}, busy: {} };
+// closedHere: ads closed on this visit, shown (as closed) even with "show closed" off, so
+// that the seller sees the outcome instead of the card vanishing under the pointer.
+const state = { ads: [], loading: true, error: null, panel: {}, busy: {}, closedHere: new Set() };
 let loadedFor = null;
 
 async function load() {
@@ -46,26 +48,46 @@ async function load() {
   render();
 }
 
+/** The ad as last loaded: panels built before a reload read the current numbers. */
+function adById(id) {
+  return state.ads.find((ad) => ad.id === id);
+}
+
 function statusOf(ad) {
   if (ad.closed) return "closed";
   return ad.active ? "active" : "paused";
 }
 
-/** Run one escrow call for `ad` from its card; the list reloads once the indexer has it. */
-async function act(ad, box, label, call) {
-  state.busy[ad.id] = true;
-  renderActions(ad);
-  const receipt = await box.run(label, async () => call(escrowContract(ctx.deployment, await getSigner(ctx.deployment))));
-  state.busy[ad.id] = false;
+/**
+ * Run one escrow call for ad `id` from its card; the list reloads once the indexer has it.
+ * `before` (the approval a top-up may need) runs first, under the same busy state, and
+ * stops the call by returning false.
+ */
+async function act(id, box, label, call, { before, onSuccess } = {}) {
+  if (state.busy[id]) return null;
+  state.busy[id] = true;
+  renderActions(id);
+  let receipt = null;
+  try {
+    if (!before || (await before())) {
+      receipt = await box.run(label, async () => call(escrowContract(ctx.deployment, await getSigner(ctx.deployment))));
+    }
+  } finally {
+    state.busy[id] = false;
+  }
   if (receipt) {
-    state.panel[ad.id] = null;
-    await load();
-  } else renderActions(ad);
+    state.panel[id] = null;
+    onSuccess?.();
+  }
+  // Reload after a failure too: the chain may have moved under the page (an order locked
+  // part of the ad meanwhile), and the numbers shown should explain the refusal. An open
+  // panel keeps what was typed in it (adCard carries it over).
+  await load();
   return receipt;
 }
 
 function editPanel(ad, token, box) {
-  const error = el("div", { class: "field-error", role: "alert" });
+  const error = el("div", { class: "field-error", role: "alert", "data-testid": "edit-error" });
   const price = el("input", { inputmode: "decimal", value: priceInput(ad.price, ad.fiat), "data-testid": "edit-price" });
   const min = el("input", { inputmode: "decimal", value: amountInput(ad.min_amount, token.decimals), "data-testid": "edit-min" });
   const max = el("input", { inputmode: "decimal", value: amountInput(ad.max_amount, token.decimals), "data-testid": "edit-max" });
@@ -78,6 +100,7 @@ function editPanel(ad, token, box) {
     el("label", {}, el("input", { type: "checkbox", value: String(m.bit), checked: Boolean((BigInt(ad.payment_methods) >> BigInt(m.bit)) & 1n) }), t(m.key)),
   );
   const save = async () => {
+    error.textContent = "";
     let values;
     try {
       const p = parsePrice(price.value, ad.fiat);
@@ -95,7 +118,8 @@ function editPanel(ad, token, box) {
       return;
     }
     // The terms text is not on chain, only its hash: the ad keeps the one it has.
-    await act(ad, box, t("tx.update_ad", { id: ad.id }), (escrow) => escrow.update_ad(ad.id, ...values, ad.terms_hash));
+    const termsHash = (adById(ad.id) || ad).terms_hash;
+    await act(ad.id, box, t("tx.update_ad", { id: ad.id }), (escrow) => escrow.update_ad(ad.id, ...values, termsHash));
   };
   return el(
     "div",
@@ -115,43 +139,53 @@ function editPanel(ad, token, box) {
 }
 
 function amountPanel(ad, token, box, kind) {
-  const error = el("div", { class: "field-error", role: "alert" });
+  const error = el("div", { class: "field-error", role: "alert", "data-testid": `${kind}-error` });
   const input = el("input", { inputmode: "decimal", "data-testid": `${kind}-amount`, "aria-label": t(`myads.${kind}_amount`, { symbol: token.symbol }) });
   const submit = async () => {
+    // A message from an earlier try must not stand next to this one's outcome.
+    error.textContent = "";
+    const current = adById(ad.id) || ad;
     let amount;
     try {
       amount = parseAmount(input.value, token.decimals);
       if (amount === 0n) throw new Error(t("error.zero_amount"));
+      // Say it in words before the wallet opens: only the unlocked part can come back.
+      if (kind === "withdraw" && amount > BigInt(current.available)) {
+        throw new Error(t("myads.withdraw_above_available", { amount: formatToken(current.available, token) }));
+      }
     } catch (err) {
       error.textContent = err.message;
       return;
     }
     if (kind === "withdraw") {
-      await act(ad, box, t("tx.withdraw", { id: ad.id }), (escrow) => escrow.withdraw(ad.id, amount));
+      await act(ad.id, box, t("tx.withdraw", { id: ad.id }), (escrow) => escrow.withdraw(ad.id, amount));
       return;
     }
     // Top up pulls tokens like create_ad does: approve first when the allowance is short.
-    const signer = await getSigner(ctx.deployment).catch((err) => {
-      box.show("failed", t("tx.top_up", { id: ad.id }), { detail: err.message });
-      return null;
-    });
-    if (!signer) return;
-    const tokenWithSigner = tokenContract(ctx.deployment, token.address, signer);
-    const allowance = await tokenWithSigner.allowance(wallet.address, ctx.deployment.contracts.OtcEscrow);
-    if (allowance < amount) {
+    // Inside act() so that the card is busy from the approval on (no second click).
+    const approveIfShort = async () => {
+      const signer = await getSigner(ctx.deployment).catch((err) => {
+        const { message, reason } = describeError(err);
+        box.show("failed", t("tx.top_up", { id: ad.id }), { detail: message, reason });
+        return null;
+      });
+      if (!signer) return false;
+      const tokenWithSigner = tokenContract(ctx.deployment, token.address, signer);
+      const allowance = await tokenWithSigner.allowance(wallet.address, ctx.deployment.contracts.OtcEscrow);
+      if (allowance >= amount) return true;
       const approved = await box.run(t("tx.approve", { symbol: token.symbol }), () =>
         tokenWithSigner.approve(ctx.deployment.contracts.OtcEscrow, amount),
       );
-      if (!approved) return;
-    }
-    await act(ad, box, t("tx.top_up", { id: ad.id }), (escrow) => escrow.top_up(ad.id, amount));
+      return Boolean(approved);
+    };
+    await act(ad.id, box, t("tx.top_up", { id: ad.id }), (escrow) => escrow.top_up(ad.id, amount), { before: approveIfShort });
   };
   return el(
     "div",
     { class: "buy-panel", "data-testid": `${kind}-panel` },
     el("label", { class: "field" }, el("span", {}, t(`myads.${kind}_amount`, { symbol: token.symbol })), input),
     kind === "withdraw"
-      ? el("button", { class: "btn btn-small btn-ghost", type: "button", onclick: () => { input.value = amountInput(ad.available, token.decimals); } }, t("myads.max"))
+      ? el("button", { class: "btn btn-small btn-ghost", type: "button", "data-testid": "withdraw-max", onclick: () => { input.value = amountInput((adById(ad.id) || ad).available, token.decimals); } }, t("myads.max"))
       : el("div", { class: "hint" }, t("myads.top_up_hint")),
     error,
     el("div", { class: "row" }, el("button", { class: "btn btn-primary", type: "button", "data-testid": `${kind}-submit`, onclick: submit }, t(`myads.${kind}`))),
@@ -167,22 +201,23 @@ function closePanel(ad, token, box) {
     el(
       "div",
       { class: "row" },
-      el("button", { class: "btn btn-danger", type: "button", "data-testid": "close-confirm", onclick: () => act(ad, box, t("tx.close_ad", { id: ad.id }), (escrow) => escrow.close_ad(ad.id)) }, t("myads.close_yes")),
-      el("button", { class: "btn btn-ghost", type: "button", onclick: () => { state.panel[ad.id] = null; renderActions(ad); } }, t("action.cancel")),
+      el("button", { class: "btn btn-danger", type: "button", "data-testid": "close-confirm", onclick: () => act(ad.id, box, t("tx.close_ad", { id: ad.id }), (escrow) => escrow.close_ad(ad.id), { onSuccess: () => state.closedHere.add(ad.id) }) }, t("myads.close_yes")),
+      el("button", { class: "btn btn-ghost", type: "button", onclick: () => { state.panel[ad.id] = null; renderActions(ad.id); } }, t("action.cancel")),
     ),
   );
 }
 
-const cards = new Map(); // ad id -> {actions, panel, box}
+const cards = new Map(); // ad id -> {actions, panel, panelName, txArea, box}
 
-function renderActions(ad) {
-  const card = cards.get(ad.id);
-  if (!card) return;
+function renderActions(id) {
+  const card = cards.get(id);
+  const ad = adById(id);
+  if (!card || !ad) return;
   const token = tokenInfo(ctx.deployment, ad.token);
   const busy = Boolean(state.busy[ad.id]);
   const toggle = (name) => () => {
     state.panel[ad.id] = state.panel[ad.id] === name ? null : name;
-    renderActions(ad);
+    renderActions(ad.id);
   };
   const button = (name, key, onclick, extra = "") =>
     el("button", { class: `btn btn-small ${extra}`, type: "button", "data-testid": name, disabled: busy, onclick }, t(key));
@@ -193,25 +228,32 @@ function renderActions(ad) {
       : [
           button("edit", "myads.edit", toggle("edit")),
           status === "active"
-            ? button("pause", "myads.pause", () => act(ad, card.box, t("tx.pause_ad", { id: ad.id }), (e) => e.pause_ad(ad.id)))
-            : button("resume", "myads.resume", () => act(ad, card.box, t("tx.resume_ad", { id: ad.id }), (e) => e.resume_ad(ad.id))),
+            ? button("pause", "myads.pause", () => act(ad.id, card.box, t("tx.pause_ad", { id: ad.id }), (e) => e.pause_ad(ad.id)))
+            : button("resume", "myads.resume", () => act(ad.id, card.box, t("tx.resume_ad", { id: ad.id }), (e) => e.resume_ad(ad.id))),
           button("top-up", "myads.top_up", toggle("top_up")),
           button("withdraw", "myads.withdraw", toggle("withdraw")),
           button("close", "myads.close", toggle("close"), "btn-danger"),
         ]),
   );
-  const panel = state.panel[ad.id];
-  card.panel.replaceChildren(
-    ...(panel === "edit"
-      ? [editPanel(ad, token, card.box)]
-      : panel === "top_up"
-        ? [amountPanel(ad, token, card.box, "top_up")]
-        : panel === "withdraw"
-          ? [amountPanel(ad, token, card.box, "withdraw")]
-          : panel === "close"
-            ? [closePanel(ad, token, card.box)]
-            : []),
-  );
+  // Rebuild the panel only when another one opens: rebuilding it for the busy state used
+  // to wipe what the seller had typed (a refused withdrawal came back with an empty field).
+  const panel = state.panel[ad.id] || null;
+  if (panel !== card.panelName) {
+    card.panelName = panel;
+    card.panel.replaceChildren(
+      ...(panel === "edit"
+        ? [editPanel(ad, token, card.box)]
+        : panel === "top_up"
+          ? [amountPanel(ad, token, card.box, "top_up")]
+          : panel === "withdraw"
+            ? [amountPanel(ad, token, card.box, "withdraw")]
+            : panel === "close"
+              ? [closePanel(ad, token, card.box)]
+              : []),
+    );
+  }
+  // While a transaction runs, the panel's controls wait too.
+  for (const control of card.panel.querySelectorAll("button, input, select")) control.disabled = busy;
 }
 
 function adCard(ad) {
@@ -221,9 +263,20 @@ function adCard(ad) {
   const panel = el("div");
   const txArea = el("div");
   const previous = cards.get(ad.id);
-  // Keep the last transaction's outcome visible across the reload it triggers.
+  // Keep the last transaction's outcome visible across the reload it triggers, and keep
+  // the same TxBox pointed at the new area: a transaction still running on this card
+  // (while another card's reload redraws the list) goes on showing its progress.
   if (previous) txArea.append(...previous.txArea.childNodes);
-  cards.set(ad.id, { actions, panel, txArea, box: new TxBox(txArea) });
+  const box = previous?.box || new TxBox(txArea);
+  box.container = txArea;
+  // An open amount or edit panel stays as it was, with what was typed in it; the close
+  // panel states amounts, so it is drawn again from the new numbers.
+  let panelName = null;
+  if (previous?.panelName && previous.panelName === state.panel[ad.id] && previous.panelName !== "close") {
+    panel.append(...previous.panel.childNodes);
+    panelName = previous.panelName;
+  }
+  cards.set(ad.id, { actions, panel, panelName, txArea, box });
   const node = el(
     "article",
     { class: "card", "data-testid": "my-ad", "data-ad-id": ad.id, "data-status": status },
@@ -238,7 +291,7 @@ function adCard(ad) {
       { class: "kv" },
       el("dt", {}, t("ad.price")), el("dd", { "data-testid": "my-ad-price" }, formatFiat(ad.price, ad.fiat)),
       el("dt", {}, t("ad.available")), el("dd", { "data-testid": "my-ad-available" }, formatToken(ad.available, token)),
-      el("dt", {}, t("ad.locked")), el("dd", {}, formatToken(ad.locked, token)),
+      el("dt", {}, t("ad.locked")), el("dd", { "data-testid": "my-ad-locked" }, formatToken(ad.locked, token)),
       el("dt", {}, t("ad.limits")), el("dd", { "data-testid": "my-ad-limits" }, `${formatToken(ad.min_amount, token)} – ${formatToken(ad.max_amount, token)}`),
       el("dt", {}, t("ad.window")), el("dd", {}, formatDuration(ad.payment_window)),
       el("dt", {}, t("ad.methods")), el("dd", {}, methodNames(ad.payment_methods).join(", ")),
@@ -247,7 +300,7 @@ function adCard(ad) {
     panel,
     txArea,
   );
-  renderActions(ad);
+  renderActions(ad.id);
   return node;
 }
 
@@ -273,10 +326,18 @@ function render() {
     return;
   }
   const showClosed = document.getElementById("show-closed").checked;
-  const ads = state.ads.filter((ad) => showClosed || !ad.closed);
+  const ads = state.ads.filter((ad) => showClosed || !ad.closed || state.closedHere.has(ad.id));
   if (ads.length === 0) {
+    // "You have no ads yet" would be wrong for a seller whose ads are all closed.
+    const closed = state.ads.filter((ad) => ad.closed).length;
     box.replaceChildren(
-      el("div", { class: "state state-empty", "data-testid": "empty" }, t("myads.empty"), " ", el("a", { href: "create-ad.html" }, t("market.post_ad"))),
+      el(
+        "div",
+        { class: "state state-empty", "data-testid": "empty" },
+        closed ? t("myads.only_closed", { count: closed }) : t("myads.empty"),
+        " ",
+        el("a", { href: "create-ad.html" }, t("market.post_ad")),
+      ),
     );
     return;
   }
@@ -286,7 +347,11 @@ function render() {
 async function main() {
   await boot("my-ads");
   document.getElementById("show-closed").addEventListener("change", render);
-  window.addEventListener("sentinel:lang", render);
+  window.addEventListener("sentinel:lang", () => {
+    // Open panels are drawn again in the new language (not carried over as they are).
+    for (const card of cards.values()) card.panelName = null;
+    render();
+  });
   onWalletChange(() => {
     if (wallet.address !== loadedFor) {
       state.ads = [];

@@ -41,6 +41,7 @@ const state = {
   busy: false,
   panel: null, // "extend" | "dispute" | "cancel_paid"
   lastStatus: null,
+  chainClock: null, // {timestamp, readAt}: the latest block's time, for the seller's dispute grace
 };
 let txBox;
 
@@ -60,6 +61,8 @@ async function refresh() {
     if (!state.ad || state.ad.id !== order.ad_id) {
       state.ad = await api(`/ads/${order.ad_id}`, { auth: false }).catch(() => null);
     }
+    // The seller's dispute waits out a grace by the chain's clock: read it while it matters.
+    if (role() === "seller" && order.status === "PAID") await readChainClock();
   } catch (err) {
     if (err instanceof ApiError && err.status === 404 && Date.now() - startedAt < INDEX_GRACE_MS) {
       state.error = null; // still indexing: keep showing "loading"
@@ -83,6 +86,30 @@ function remaining() {
   const order = state.order;
   if (!order || order.status !== "OPEN" || order.seconds_to_deadline === null) return null;
   return order.seconds_to_deadline - (Date.now() - state.fetchedAt) / 1000;
+}
+
+async function readChainClock() {
+  try {
+    const block = await getProvider()?.getBlock("latest");
+    if (block) state.chainClock = { timestamp: block.timestamp, readAt: Date.now() };
+  } catch {
+    // no answer: keep the last reading (the contract decides in any case)
+  }
+}
+
+/**
+ * When the seller may open a dispute (paid_at + grace), while that is still ahead by the
+ * chain's clock; null once it has come (or for anyone else). Before this, the page
+ * offered the seller a dispute button that could only fail.
+ */
+function sellerDisputeFrom() {
+  const order = state.order;
+  if (!order || role() !== "seller" || order.status !== "PAID" || !order.paid_at) return null;
+  const from = order.paid_at + SELLER_DISPUTE_GRACE;
+  const clock = state.chainClock;
+  // Between readings the chain's clock runs on like the wall clock; never read: the wall clock.
+  const now = clock ? clock.timestamp + (Date.now() - clock.readAt) / 1000 : Date.now() / 1000;
+  return now < from ? from : null;
 }
 
 function expired() {
@@ -189,7 +216,7 @@ function renderActions({ force = false } = {}) {
   const you = role();
   const late = expired();
   // Polling re-renders often: rebuild the buttons (and an open panel's inputs) only on change.
-  const key = [order.status, you, late, state.busy, state.panel, wallet.address].join("|");
+  const key = [order.status, you, late, state.busy, state.panel, wallet.address, sellerDisputeFrom()].join("|");
   if (key === actionsKey && !force) return;
   actionsKey = key;
   const buttons = [];
@@ -250,14 +277,15 @@ function renderPanel() {
       el("div", { class: "buy-panel" }, el("div", { class: "row" }, select, el("button", { class: "btn btn-primary", type: "button", "data-testid": "extend-confirm", disabled: state.busy, onclick: () => perform("extend_deadline", { seconds: BigInt(select.value) }) }, t("order.extend_confirm")))),
     );
   } else if (state.panel === "dispute") {
-    const sellerWaits = role() === "seller" && order.paid_at;
+    // The seller learns from when, and gets the button only then (the contract refuses earlier).
+    const sellerFrom = sellerDisputeFrom();
     panel.replaceChildren(
       el(
         "div",
         { class: "buy-panel" },
         el("div", { class: "small" }, t("order.dispute_note")),
-        sellerWaits ? el("div", { class: "hint" }, t("order.seller_dispute_from", { time: formatTime(order.paid_at + SELLER_DISPUTE_GRACE) })) : null,
-        el("div", { class: "row" }, el("button", { class: "btn btn-danger", type: "button", "data-testid": "dispute-confirm", disabled: state.busy, onclick: () => perform("open_dispute") }, t("order.dispute_confirm"))),
+        sellerFrom !== null ? el("div", { class: "hint", "data-testid": "seller-dispute-from" }, t("order.seller_dispute_from", { time: formatTime(sellerFrom) })) : null,
+        el("div", { class: "row" }, el("button", { class: "btn btn-danger", type: "button", "data-testid": "dispute-confirm", disabled: state.busy || sellerFrom !== null, onclick: () => perform("open_dispute") }, t("order.dispute_confirm"))),
       ),
     );
   } else if (state.panel === "cancel_paid") {
