@@ -5,8 +5,8 @@
 The ads are real: created on Anvil and indexed by the backend's own indexer. The server
 is uvicorn (one process, the indexer inside it); the load comes from wrk, closed loop,
 on the same 2-core machine. Two runs: the market's query shapes again and again (what
-the page cache is for), and every request a page not asked for before (the database
-path, no cache hit).
+the page cache is for), and every request a page not asked for before (built from the
+database; only the count of matching ads is shared between pages of the same filters).
 """
 
 import argparse
@@ -128,7 +128,7 @@ def main():
             wrk(base, 5, 2, unique=False)  # warm-up
             results = {
                 f"{len(QUERIES)} query shapes, repeated": wrk(base, args.clients, args.seconds, unique=False),
-                "every query new (no cache hits)": wrk(base, args.clients, args.seconds, unique=True),
+                "every page new (page cache misses)": wrk(base, args.clients, args.seconds, unique=True),
             }
         finally:
             server.terminate()

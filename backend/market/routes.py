@@ -3,6 +3,7 @@
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
+import anyio
 from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
 
@@ -26,6 +27,8 @@ from backend.market.schemas import (
 from backend.validation import Address, Uint256Str, parse_address
 
 router = APIRouter(tags=["market"])
+# Ads pages built at once on a cache miss: more threads only fight over the GIL.
+_PAGE_BUILDERS = anyio.CapacityLimiter(4)
 
 Limit = Annotated[int, Query(ge=1, le=100, description="page size")]
 Offset = Annotated[int, Query(ge=0, le=1_000_000)]
@@ -76,18 +79,21 @@ async def list_ads(
     key = repr(sorted(filters.items()))
     page = cache.get(key)
     if page is None:
+        # Every page of the same filters has the same total: counted once per index head.
+        total_key = "total " + repr(sorted((k, v) for k, v in filters.items() if k not in ("sort", "limit", "offset")))
         generation = cache.generation()
-        page = await run_in_threadpool(_ads_page_json, request.app.state.engine, filters)
+        page, total = await anyio.to_thread.run_sync(
+            _build_page, request.app.state.engine, filters, cache.get(total_key), limiter=_PAGE_BUILDERS
+        )
         cache.put(key, page, generation)
+        cache.put(total_key, total, generation)
     return Response(page, media_type="application/json")
 
 
-def _ads_page_json(engine, filters: dict) -> bytes:
+def _build_page(engine, filters: dict, total: int | None) -> tuple[bytes, int]:
     with Session(engine) as session:
-        ads, total = service.list_ads(session, **filters)
-        stats = service.trader_stats_many(session, {ad.seller for ad in ads})
-        items = [AdWithStats(**AdPublic.of(ad).model_dump(), seller_stats=stats[ad.seller]) for ad in ads]
-    return AdPage(items=items, total=total, limit=filters["limit"], offset=filters["offset"]).model_dump_json().encode()
+        page = service.ads_page(session, total=total, **filters)
+    return page.model_dump_json().encode(), page.total
 
 
 @router.get(

@@ -8,7 +8,9 @@ from sqlmodel import Session, select
 
 from backend.chain.models import ChainEvent
 from backend.market.models import ENDED_STATUSES, Ad, Order
-from backend.market.schemas import TraderStats
+from backend.market.schemas import AdPage, AdPublic, AdWithStats, TraderStats
+
+AD_FIELDS = tuple(AdPublic.model_fields)
 
 
 def list_ads(
@@ -25,7 +27,10 @@ def list_ads(
     sort: str = "price",
     limit: int = 20,
     offset: int = 0,
+    total: int | None = None,
 ) -> tuple[list[Ad], int]:
+    """The ads matching the filters, one page of them, and how many match in all
+    (counted unless `total` is given)."""
     query = select(Ad)
     if not include_inactive:
         query = query.where(Ad.active == True, Ad.closed == False, Ad.available > 0)  # noqa: E712
@@ -45,7 +50,8 @@ def list_ads(
         query = query.where(Ad.payment_methods.op("&")(payment_method) != 0)
     if seller:
         query = query.where(Ad.seller == seller)
-    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    if total is None:
+        total = session.exec(select(func.count()).select_from(query.subquery())).one()
     order_by = {
         "price": (Ad.price.asc(), Ad.id.asc()),
         "-price": (Ad.price.desc(), Ad.id.asc()),
@@ -55,6 +61,18 @@ def list_ads(
     }[sort]
     ads = session.exec(query.order_by(*order_by).limit(limit).offset(offset)).all()
     return list(ads), total
+
+
+def ads_page(session: Session, *, limit: int = 20, offset: int = 0, **filters) -> AdPage:
+    """A page of the ads list, each ad with its seller's stats."""
+    ads, total = list_ads(session, limit=limit, offset=offset, **filters)
+    stats = trader_stats_many(session, {ad.seller for ad in ads})
+    items = [AdWithStats.model_validate({**_columns(ad, AD_FIELDS), "seller_stats": stats[ad.seller]}) for ad in ads]
+    return AdPage(items=items, total=total, limit=limit, offset=offset)
+
+
+def _columns(row, names) -> dict:
+    return {name: getattr(row, name) for name in names}
 
 
 def trader_stats(session: Session, address: str) -> TraderStats:
