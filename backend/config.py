@@ -18,6 +18,8 @@ class Settings(BaseSettings):
 
     # chain
     rpc_url: str = "http://127.0.0.1:8545"
+    # The RPC URL wallets are told to add; the backend's own may be internal. Default: rpc_url.
+    public_rpc_url: str | None = None
     manifest_path: Path = ROOT / "deployments" / "1337.json"
     relayer_private_key: SecretStr = SecretStr(ANVIL_RELAYER_KEY)
 

@@ -59,7 +59,7 @@ def deployment(chain: ChainDep, request: Request) -> DeploymentPublic:
     d = chain.deployment
     return DeploymentPublic(
         chain_id=d.chain_id,
-        rpc_url=request.app.state.settings.rpc_url,
+        rpc_url=request.app.state.settings.public_rpc_url or request.app.state.settings.rpc_url,
         deploy_block=d.deploy_block,
         contracts=d.addresses,
         abis=d.abis,

@@ -202,6 +202,17 @@ def test_deployment__served_for_the_frontend(client, manifest):
     assert body["chain_id"] == manifest["chain_id"]
     assert body["contracts"]["OtcEscrow"] == manifest["contracts"]["OtcEscrow"]["address"]
     assert body["tokens"][0]["symbol"] == "TUSD"
+    assert body["rpc_url"] == client.app.state.settings.rpc_url  # no public RPC URL set
+
+
+def test_deployment__public_rpc_url_is_what_wallets_get(settings, token):
+    from fastapi.testclient import TestClient
+
+    from backend.main import create_app
+
+    settings.public_rpc_url = "https://rpc.desk.example"
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/api/chain/deployment").json()["rpc_url"] == "https://rpc.desk.example"
 
 
 def test_oversized_body__413(client):

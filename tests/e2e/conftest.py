@@ -272,11 +272,13 @@ class WalletPage:
 
 @pytest.fixture
 def open_page(browser, backend, manifest, chain):
-    """open_page(account, mobile=False) -> WalletPage: a browser context with that account's wallet."""
+    """open_page(account, mobile=False, wallet_chain=None) -> WalletPage: a browser context with
+    that account's wallet. With `wallet_chain` (a chain id) the wallet starts on that network
+    and does not know the deployment's chain yet."""
     contexts = []
     opened = []
 
-    def open_(account, *, mobile=False):
+    def open_(account, *, mobile=False, wallet_chain=None):
         wallet = TestWallet(
             address=account.address,
             private_key=account.private_key,
@@ -300,6 +302,8 @@ def open_page(browser, backend, manifest, chain):
             "chainIdHex": hex(manifest["chain_id"]),
             "rpcUrl": chain.provider.uri,
         }
+        if wallet_chain is not None:
+            config.update(startChainIdHex=hex(wallet_chain), knownChains=[hex(wallet_chain)])
         context.add_init_script(script=WALLET_JS.replace("__WALLET_CONFIG__", json.dumps(config)))
         page = context.new_page()
         page.set_default_timeout(20_000)

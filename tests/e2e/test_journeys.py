@@ -382,3 +382,31 @@ def test_wallet__account_change_updates_order_page_without_reload(
     expect(page.get_by_test_id("order-role")).to_have_text(EN["order.role_visitor"])
     expect(page.get_by_test_id("chat-sign-in")).to_be_visible()
     assert page.evaluate("() => window.__sameDocument") is True
+
+
+def test_wallet__unknown_chain_added_then_network_change_followed_without_reload(
+    open_page, screenshot, manifest, chain, buyer
+):
+    chain_id = manifest["chain_id"]
+    b = open_page(buyer, wallet_chain=1)  # the wallet is on Ethereum and has never seen the desk's chain
+    page = b.page
+    page.goto("/")
+    page.get_by_test_id("connect-wallet").click()
+    # Signing in asks the wallet to switch; it does not know the chain, so the page adds it.
+    expect(page.get_by_test_id("sign-out")).to_be_visible()
+    added = page.evaluate("() => window.ethereum.addedChains()")
+    assert [a["chainId"] for a in added] == [hex(chain_id)]
+    assert added[0]["rpcUrls"] == [chain.provider.uri] and str(chain_id) in added[0]["chainName"]
+    assert page.evaluate("() => window.ethereum.request({method: 'eth_chainId'})") == hex(chain_id)
+    expect(page.get_by_test_id("wrong-chain")).to_have_count(0)
+
+    # The user moves the wallet to another network: the page says so at once, no reload.
+    page.evaluate("() => { window.__sameDocument = true; window.ethereum.switchChain('0x1'); }")
+    banner = page.get_by_test_id("wrong-chain")
+    expect(banner).to_contain_text(f"Your wallet is on chain 1; this desk runs on chain {chain_id}.")
+    screenshot(page, "wallet-wrong-chain")
+    page.get_by_test_id("switch-chain").click()
+    expect(banner).to_have_count(0)
+    assert page.evaluate("() => window.ethereum.request({method: 'eth_chainId'})") == hex(chain_id)
+    assert page.evaluate("() => window.__sameDocument") is True  # never reloaded
+    assert len(page.evaluate("() => window.ethereum.addedChains()")) == 1  # known now: switched, not added again

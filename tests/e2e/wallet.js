@@ -6,7 +6,30 @@
   const CONFIG = __WALLET_CONFIG__;
   const listeners = new Map();
   const CONNECTED_KEY = "__sentinelTestWallet.connected";
+  // The wallet's network and the networks it knows outlive a page load, as in a real wallet.
+  const CHAIN_KEY = "__sentinelTestWallet.chain";
+  const KNOWN_KEY = "__sentinelTestWallet.knownChains";
+  const ADDED_KEY = "__sentinelTestWallet.added";
   let rpcId = 0;
+
+  const norm = (id) => "0x" + Number(id).toString(16);
+  const currentChain = () => localStorage.getItem(CHAIN_KEY) || norm(CONFIG.startChainIdHex || CONFIG.chainIdHex);
+  const knownChains = () =>
+    JSON.parse(localStorage.getItem(KNOWN_KEY) || "null") || (CONFIG.knownChains || [CONFIG.chainIdHex, "0x1"]).map(norm);
+
+  function setChain(id) {
+    const known = knownChains();
+    if (!known.includes(id)) localStorage.setItem(KNOWN_KEY, JSON.stringify([...known, id]));
+    if (id === currentChain()) return;
+    localStorage.setItem(CHAIN_KEY, id);
+    provider.emit("chainChanged", id);
+  }
+
+  function walletError(code, message) {
+    const err = new Error(message);
+    err.code = code;
+    return err;
+  }
 
   async function rpc(method, params) {
     const res = await fetch(CONFIG.rpcUrl, {
@@ -47,12 +70,23 @@
         case "eth_accounts":
           return localStorage.getItem(CONNECTED_KEY) ? [CONFIG.address] : [];
         case "eth_chainId":
-          return CONFIG.chainIdHex;
+          return currentChain();
         case "net_version":
-          return String(CONFIG.chainId);
-        case "wallet_switchEthereumChain":
-        case "wallet_addEthereumChain":
+          return String(Number(currentChain()));
+        // As MetaMask: switching to a network it does not know fails with 4902; adding one
+        // records it and then switches to it.
+        case "wallet_switchEthereumChain": {
+          const id = norm(params[0].chainId);
+          if (!knownChains().includes(id)) throw walletError(4902, `Unrecognized chain ID "${params[0].chainId}".`);
+          setChain(id);
           return null;
+        }
+        case "wallet_addEthereumChain": {
+          const added = JSON.parse(localStorage.getItem(ADDED_KEY) || "[]");
+          localStorage.setItem(ADDED_KEY, JSON.stringify([...added, params[0]]));
+          setChain(norm(params[0].chainId));
+          return null;
+        }
         case "personal_sign":
         case "eth_signTypedData_v4":
         case "eth_sendTransaction":
@@ -77,6 +111,14 @@
     // The user picks another account in the wallet (null: locks it / disconnects the
     // site), as in MetaMask: the wallet answers for it from now on, then tells the page.
     // Python must hold that account's key (TestWallet.add_account) for it to sign.
+    // The user picks another network in the wallet.
+    switchChain(id) {
+      setChain(norm(id));
+    },
+    // What the page asked the wallet to add (wallet_addEthereumChain), oldest first.
+    addedChains() {
+      return JSON.parse(localStorage.getItem(ADDED_KEY) || "[]");
+    },
     switchAccount(address) {
       if (address) CONFIG.address = address;
       else localStorage.removeItem(CONNECTED_KEY);
