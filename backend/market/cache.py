@@ -1,4 +1,4 @@
-"""Serialized ads pages, kept for as long as the index they were read from is unchanged.
+"""Serialized ads pages (and the counts behind them), kept for as long as the index they were read from is unchanged.
 
 The ads list is the busiest read of the desk and it changes only when the indexer
 commits. A page is stored under its query and the index head (number and hash of the
@@ -26,7 +26,7 @@ class PageCache:
         self.max_entries = max_entries
         self.recheck_seconds = recheck_seconds
         self._lock = threading.Lock()
-        self._pages: OrderedDict[str, bytes] = OrderedDict()
+        self._pages: OrderedDict[str, object] = OrderedDict()
         self._generation = 0
         self._head: Head = None
         self._checked_at = float("-inf")
@@ -63,7 +63,7 @@ class PageCache:
         """Read before building a page; `put` refuses the page if the cache was cleared since."""
         return self._generation
 
-    def get(self, key: str) -> bytes | None:
+    def get(self, key: str) -> object | None:
         with self._lock:
             page = self._pages.get(key)
             if page is None:
@@ -73,7 +73,7 @@ class PageCache:
             self.hits += 1
             return page
 
-    def put(self, key: str, page: bytes, generation: int) -> None:
+    def put(self, key: str, page: object, generation: int) -> None:
         with self._lock:
             if generation != self._generation:
                 return  # built from data that may predate the last change

@@ -2,9 +2,8 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 import anyio
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from sqlmodel import Session
 
 from backend.auth.deps import CurrentUser
@@ -15,7 +14,6 @@ from backend.market.cache import PageCache
 from backend.market.models import Ad, Order
 from backend.market.schemas import (
     AdPage,
-    AdPublic,
     AdSort,
     AdWithStats,
     OrderDetail,
@@ -75,7 +73,7 @@ async def list_ads(
     )
     cache: PageCache = request.app.state.ads_cache
     if cache.claim_recheck():
-        await run_in_threadpool(cache.recheck_head)
+        await anyio.to_thread.run_sync(cache.recheck_head)
     key = repr(sorted(filters.items()))
     page = cache.get(key)
     if page is None:
@@ -104,7 +102,7 @@ def get_ad(ad_id: Id, session: SessionDep) -> AdWithStats:
     ad = session.get(Ad, ad_id)
     if ad is None:
         raise HTTPException(404, f"ad {ad_id} not found")
-    return AdWithStats(**AdPublic.of(ad).model_dump(), seller_stats=service.trader_stats(session, ad.seller))
+    return service.ad_with_stats(ad, service.trader_stats(session, ad.seller))
 
 
 @router.get(

@@ -67,12 +67,11 @@ def ads_page(session: Session, *, limit: int = 20, offset: int = 0, **filters) -
     """A page of the ads list, each ad with its seller's stats."""
     ads, total = list_ads(session, limit=limit, offset=offset, **filters)
     stats = trader_stats_many(session, {ad.seller for ad in ads})
-    items = [AdWithStats.model_validate({**_columns(ad, AD_FIELDS), "seller_stats": stats[ad.seller]}) for ad in ads]
-    return AdPage(items=items, total=total, limit=limit, offset=offset)
+    return AdPage(items=[ad_with_stats(ad, stats[ad.seller]) for ad in ads], total=total, limit=limit, offset=offset)
 
 
-def _columns(row, names) -> dict:
-    return {name: getattr(row, name) for name in names}
+def ad_with_stats(ad: Ad, stats: TraderStats) -> AdWithStats:
+    return AdWithStats.model_validate({**{name: getattr(ad, name) for name in AD_FIELDS}, "seller_stats": stats})
 
 
 def trader_stats(session: Session, address: str) -> TraderStats:

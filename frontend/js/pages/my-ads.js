@@ -53,6 +53,11 @@ function adById(id) {
   return state.ads.find((ad) => ad.id === id);
 }
 
+/** `ad` as last loaded, or as it was when its panel was built if it is gone from the list. */
+function latest(ad) {
+  return adById(ad.id) || ad;
+}
+
 function statusOf(ad) {
   if (ad.closed) return "closed";
   return ad.active ? "active" : "paused";
@@ -118,7 +123,7 @@ function editPanel(ad, token, box) {
       return;
     }
     // The terms text is not on chain, only its hash: the ad keeps the one it has.
-    const termsHash = (adById(ad.id) || ad).terms_hash;
+    const termsHash = latest(ad).terms_hash;
     await act(ad.id, box, t("tx.update_ad", { id: ad.id }), (escrow) => escrow.update_ad(ad.id, ...values, termsHash));
   };
   return el(
@@ -144,7 +149,7 @@ function amountPanel(ad, token, box, kind) {
   const submit = async () => {
     // A message from an earlier try must not stand next to this one's outcome.
     error.textContent = "";
-    const current = adById(ad.id) || ad;
+    const current = latest(ad);
     let amount;
     try {
       amount = parseAmount(input.value, token.decimals);
@@ -185,7 +190,7 @@ function amountPanel(ad, token, box, kind) {
     { class: "buy-panel", "data-testid": `${kind}-panel` },
     el("label", { class: "field" }, el("span", {}, t(`myads.${kind}_amount`, { symbol: token.symbol })), input),
     kind === "withdraw"
-      ? el("button", { class: "btn btn-small btn-ghost", type: "button", "data-testid": "withdraw-max", onclick: () => { input.value = amountInput((adById(ad.id) || ad).available, token.decimals); } }, t("myads.max"))
+      ? el("button", { class: "btn btn-small btn-ghost", type: "button", "data-testid": "withdraw-max", onclick: () => { input.value = amountInput(latest(ad).available, token.decimals); } }, t("myads.max"))
       : el("div", { class: "hint" }, t("myads.top_up_hint")),
     error,
     el("div", { class: "row" }, el("button", { class: "btn btn-primary", type: "button", "data-testid": `${kind}-submit`, onclick: submit }, t(`myads.${kind}`))),
