@@ -10,7 +10,7 @@ export APE_DATA_FOLDER ?= $(CURDIR)/.cache/ape
 
 INVARIANT_STEPS ?= 2000
 
-.PHONY: setup setup-python setup-node setup-browser setup-bench setup-db compile run test test-contracts test-backend test-e2e bench clean
+.PHONY: setup setup-python setup-node setup-browser setup-bench setup-db compile run lint test test-contracts test-backend test-e2e bench clean
 
 setup: setup-python setup-node
 
@@ -43,8 +43,13 @@ compile: setup
 run: setup
 	@bash scripts/run_local.sh
 
+# ruff's lint and format check first: a suite run is no place to find a syntax slip.
+lint: setup
+	ruff check .
+	ruff format --check .
+
 # Three pytest runs: each suite has its own conftest (and ape starts its own Anvil).
-test: setup setup-browser setup-db
+test: setup setup-browser setup-db lint
 	ape test tests/contracts --invariant-steps $(INVARIANT_STEPS) -q
 	ape test tests/backend -q
 	ape test tests/e2e -q

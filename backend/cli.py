@@ -5,8 +5,8 @@ SENTINEL_* settings as the app. No command prompts: passwords come from an optio
 """
 
 import logging
-from time import sleep
 from pathlib import Path
+from time import sleep
 
 import click
 from sqlalchemy.engine import Engine
@@ -14,9 +14,9 @@ from sqlmodel import Session
 
 from backend.auth import service
 from backend.auth.models import ROLES, User
-from backend.auth.service import AuthError
 from backend.config import Settings
 from backend.db import make_engine
+from backend.errors import DomainError
 from backend.migrate import migrate as run_migrations
 from backend.validation import parse_address
 
@@ -48,12 +48,12 @@ def _describe(user: User) -> str:
 
 
 def _run(action):
-    """Run `action(session)` on a migrated database; AuthErrors become a clean exit 1."""
+    """Run `action(session)` on a migrated database; DomainErrors become a clean exit 1."""
     engine = _migrated_engine(_settings())
     try:
         with Session(engine) as session:
             return action(session)
-    except AuthError as error:
+    except DomainError as error:
         raise click.ClickException(error.detail) from None
     finally:
         engine.dispose()
@@ -120,6 +120,7 @@ def index(poll: float | None) -> None:
 
     from backend.chain.contracts import Deployment, ManifestError
     from backend.chain.indexer import Indexer
+    from backend.projections import all_projections
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     settings = _settings()
@@ -134,18 +135,20 @@ def index(poll: float | None) -> None:
         engine=engine,
         w3=w3,
         deployment=deployment,
+        projections=all_projections(),
         confirmations=settings.confirmations,
         window=settings.indexer_window_blocks,
     )
     click.echo(f"indexing chain {deployment.chain_id} from {settings.rpc_url} into {settings.database_url}")
+    delay = poll
     try:
         while True:
-            try:
-                result = indexer.step()
-            except Exception:  # an RPC hiccup must not end the process
-                logging.getLogger("sentinel.indexer").exception("indexer step failed; retrying")
-                sleep(max(poll, 1.0))
+            result = indexer.run_once()  # a failure is logged and recorded, never the end
+            if result is None:
+                delay = indexer.next_delay(delay, poll)
+                sleep(delay)
                 continue
+            delay = poll
             if result.blocks or result.reorged_from is not None:
                 click.echo(
                     f"checkpoint {indexer.checkpoint()}: +{result.blocks} blocks, +{result.events} events"

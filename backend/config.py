@@ -11,6 +11,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # Anvil's well-known account 9: the local relayer node that `ape run deploy` admits.
 # Only ever a default for the local chain; set SENTINEL_RELAYER_PRIVATE_KEY elsewhere.
 ANVIL_RELAYER_KEY = "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6"
+# Chain ids of local development chains (Anvil's default and the one `make run` uses).
+LOCAL_CHAIN_IDS = frozenset({1337, 31337})
 
 
 class Settings(BaseSettings):
@@ -43,6 +45,16 @@ class Settings(BaseSettings):
     # http
     max_body_bytes: int = 1_000_000
     frontend_dir: Path = ROOT / "frontend"
+
+
+def check_keys_for_chain(settings: Settings, chain_id: int) -> None:
+    """Anvil's well-known keys are public: on any chain but a local one they would hand
+    the relayer's funds and standing to anyone."""
+    if chain_id not in LOCAL_CHAIN_IDS and settings.relayer_private_key.get_secret_value() == ANVIL_RELAYER_KEY:
+        raise RuntimeError(
+            f"refusing to start on chain {chain_id} with Anvil's well-known relayer key: "
+            "set SENTINEL_RELAYER_PRIVATE_KEY to the key of an admitted node"
+        )
 
 
 @lru_cache

@@ -8,17 +8,20 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from requests.exceptions import RequestException
 from web3 import Web3
 
 from backend.chain.contracts import Deployment
 from backend.chain.deps import ChainContext
 from backend.chain.indexer import Indexer
-from backend.config import Settings, get_settings
+from backend.config import Settings, check_keys_for_chain, get_settings
 from backend.db import make_engine
+from backend.errors import DomainError
 from backend.http import BodySizeLimit
 from backend.market.cache import PageCache
 from backend.migrate import migrate
 from backend.notifications.hub import NotificationHub
+from backend.projections import all_projections
 from backend.routers import ROUTERS
 
 log = logging.getLogger("sentinel")
@@ -36,6 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         migrate(settings.database_url)
         app.state.engine = make_engine(settings.database_url)
         deployment = Deployment.load(settings.manifest_path)
+        check_keys_for_chain(settings, deployment.chain_id)
         w3 = Web3(Web3.HTTPProvider(settings.rpc_url, request_kwargs={"timeout": 30}))
         app.state.chain = ChainContext(w3=w3, deployment=deployment)
         hub = NotificationHub()
@@ -46,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             engine=app.state.engine,
             w3=w3,
             deployment=deployment,
+            projections=all_projections(),
             confirmations=settings.confirmations,
             window=settings.indexer_window_blocks,
             on_commit=hub.publish_chain_events,
@@ -68,6 +73,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
 
+    @app.exception_handler(DomainError)
+    async def domain_error(_request: Request, exc: DomainError):
+        return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail}, headers=exc.headers)
+
+    @app.exception_handler(RequestException)
+    async def chain_unreachable(_request: Request, _exc: RequestException):
+        return JSONResponse(status_code=503, content={"detail": "the chain node is unreachable: try again shortly"})
+
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError):
         # One readable sentence first, the details after: clients show `detail`.
@@ -79,7 +92,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         message = f"{where}: {first.get('msg', 'invalid input')}" if where else first.get("msg", "invalid input")
         return JSONResponse(
             status_code=422,
-            content={"detail": message, "errors": [{k: e[k] for k in ("loc", "msg", "type") if k in e} for e in errors]},
+            content={
+                "detail": message,
+                "errors": [{k: e[k] for k in ("loc", "msg", "type") if k in e} for e in errors],
+            },
         )
 
     for router in ROUTERS:
@@ -88,4 +104,3 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.frontend_dir.is_dir():
         app.mount("/", StaticFiles(directory=settings.frontend_dir, html=True), name="frontend")
     return app
-

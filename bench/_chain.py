@@ -63,8 +63,13 @@ class Traffic:
         """calls: [(sender, contract function call)]; returns the tx hashes."""
         batch = []
         for sender, fn in calls:
-            tx = {"from": sender, "to": fn.address, "data": fn._encode_transaction_data(), "gas": hex(400_000),
-                  "nonce": self._nonce(sender)}
+            tx = {
+                "from": sender,
+                "to": fn.address,
+                "data": fn._encode_transaction_data(),
+                "gas": hex(400_000),
+                "nonce": self._nonce(sender),
+            }
             batch.append({"jsonrpc": "2.0", "id": next(self.ids), "method": "eth_sendTransaction", "params": [tx]})
         answers = self.http.post(self.url, json=batch).json()
         errors = [a["error"] for a in answers if "error" in a]
@@ -80,11 +85,21 @@ class Traffic:
     def fund(self, addresses, amount=10_000 * UNIT):
         calls = []
         for address in addresses:
-            calls += [(address, self.token.functions.faucet(amount)),
-                      (address, self.token.functions.approve(self.escrow.address, 2**256 - 1))]
+            calls += [
+                (address, self.token.functions.faucet(amount)),
+                (address, self.token.functions.approve(self.escrow.address, 2**256 - 1)),
+            ]
         self.send_batch(calls)
 
 
-def seller_ad_args(token, amount=5_000 * UNIT, price=725, fiat=b"USD", min_amount=1 * UNIT, max_amount=1_000 * UNIT,
-                   methods=0b1, terms=keccak(text="bench")):
+def seller_ad_args(
+    token,
+    amount=5_000 * UNIT,
+    price=725,
+    fiat=b"USD",
+    min_amount=1 * UNIT,
+    max_amount=1_000 * UNIT,
+    methods=0b1,
+    terms=keccak(text="bench"),
+):
     return (token, amount, price, fiat, min_amount, max_amount, 3600, methods, terms)

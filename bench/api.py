@@ -11,8 +11,8 @@ database; only the count of matching ads is shared between pages of the same fil
 
 import argparse
 import os
-import socket
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -43,8 +43,15 @@ def create_ads(traffic: Traffic, count: int) -> None:
     calls = []
     for n in range(count):
         fiat = (b"USD", b"EUR", b"CNY")[n % 3]
-        args = seller_ad_args(token, amount=(10 + n % 30) * 10**6, price=690 + n % 80, fiat=fiat,
-                              min_amount=1 * 10**6, max_amount=(5 + n % 60) * 10**6, methods=1 << (n % 4))
+        args = seller_ad_args(
+            token,
+            amount=(10 + n % 30) * 10**6,
+            price=690 + n % 80,
+            fiat=fiat,
+            min_amount=1 * 10**6,
+            max_amount=(5 + n % 60) * 10**6,
+            methods=1 << (n % 4),
+        )
         calls.append((sellers[n % 4], traffic.escrow.functions.create_ad(*args)))
     for i in range(0, len(calls), 250):
         traffic.send_batch(calls[i : i + 250])
@@ -71,7 +78,8 @@ request = function()
 end
 done = function(summary, latency, requests)
   io.write(string.format("RESULT %%d %%d %%d %%.3f %%.3f %%.3f %%.3f\\n", summary.requests,
-    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.status + summary.errors.timeout,
+    summary.errors.connect + summary.errors.read + summary.errors.write
+      + summary.errors.status + summary.errors.timeout,
     summary.duration, latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000,
     latency.mean / 1000))
 end
@@ -80,19 +88,28 @@ end
 
 def wrk(base: str, clients: int, seconds: float, *, unique: bool) -> dict:
     """Closed-loop load from wrk (C, one thread), so the load generator costs little CPU."""
-    paths = ", ".join('"/api/ads?%s"' % urlencode(q) for q in QUERIES)
+    paths = ", ".join(f'"/api/ads?{urlencode(q)}"' for q in QUERIES)
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(WRK_SCRIPT % {"paths": paths, "unique": "true" if unique else "false"})
     out = subprocess.run(
         ["wrk", "-t1", f"-c{clients}", f"-d{seconds}s", "-s", script.name, base],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     os.unlink(script.name)
     fields = next(line for line in out.splitlines() if line.startswith("RESULT")).split()[1:]
     requests, errors, micros = (int(x) for x in fields[:3])
     p50, p95, p99, mean = (float(x) for x in fields[3:])
-    return {"requests": requests, "errors": errors, "rps": requests / (micros / 1e6), "p50": p50, "p95": p95,
-            "p99": p99, "mean": mean}
+    return {
+        "requests": requests,
+        "errors": errors,
+        "rps": requests / (micros / 1e6),
+        "p50": p50,
+        "p95": p95,
+        "p99": p99,
+        "mean": mean,
+    }
 
 
 def main():
@@ -106,11 +123,25 @@ def main():
     with deployed_chain() as (rpc_url, manifest, manifest_path), tempfile.TemporaryDirectory() as tmp:
         create_ads(Traffic(rpc_url, manifest), args.ads)
         port = free_port()
-        env = dict(os.environ, SENTINEL_RPC_URL=rpc_url, SENTINEL_MANIFEST_PATH=manifest_path,
-                   SENTINEL_DATABASE_URL=f"sqlite:///{tmp}/api.db")
+        env = dict(
+            os.environ,
+            SENTINEL_RPC_URL=rpc_url,
+            SENTINEL_MANIFEST_PATH=manifest_path,
+            SENTINEL_DATABASE_URL=f"sqlite:///{tmp}/api.db",
+        )
         server = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "backend.main:create_app", "--port", str(port),
-             "--log-level", "warning", "--no-access-log"],
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "backend.main:create_app",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ],
             env=env,
         )
         base = f"http://127.0.0.1:{port}"
@@ -133,11 +164,15 @@ def main():
         finally:
             server.terminate()
             server.wait(10)
-    print(f"ads listing, {args.ads} ads on SQLite, {args.clients} concurrent clients (wrk), {args.seconds} s each, "
-          "one uvicorn process, load generator on the same 2 cores:")
+    print(
+        f"ads listing, {args.ads} ads on SQLite, {args.clients} concurrent clients (wrk), {args.seconds} s each, "
+        "one uvicorn process, load generator on the same 2 cores:"
+    )
     for name, r in results.items():
-        print(f"  {name:<34} {r['rps']:>7,.0f} req/s  p50 {r['p50']:6.1f} ms  p95 {r['p95']:6.1f} ms  "
-              f"p99 {r['p99']:6.1f} ms  ({r['requests']:,} requests, {r['errors']} errors)")
+        print(
+            f"  {name:<34} {r['rps']:>7,.0f} req/s  p50 {r['p50']:6.1f} ms  p95 {r['p95']:6.1f} ms  "
+            f"p99 {r['p99']:6.1f} ms  ({r['requests']:,} requests, {r['errors']} errors)"
+        )
     print("  target: p95 <= 50 ms")
 
 

@@ -51,15 +51,21 @@ def main():
     print(f"{'step':<12}{'first trade':>13}{'steady':>10}{'target':>10}{'LocalCryptos':>14}  first/steady")
     for step, target in TARGETS.items():
         ref = f"{LOCALCRYPTOS[step]:,}" if step in LOCALCRYPTOS else "-"
-        print(f"{step:<12}{first[step]:>13,}{steady[step]:>10,}{target:>10,}{ref:>14}  "
-              f"{verdict(first[step], steady[step], target)}")
+        print(
+            f"{step:<12}{first[step]:>13,}{steady[step]:>10,}{target:>10,}{ref:>14}  "
+            f"{verdict(first[step], steady[step], target)}"
+        )
     total_first, total_steady = sum(first.values()), sum(steady.values())
-    print(f"{'lifecycle':<12}{total_first:>13,}{total_steady:>10,}{LIFECYCLE_TARGET:>10,}{'':>14}  "
-          f"{verdict(total_first, total_steady, LIFECYCLE_TARGET)}")
+    print(
+        f"{'lifecycle':<12}{total_first:>13,}{total_steady:>10,}{LIFECYCLE_TARGET:>10,}{'':>14}  "
+        f"{verdict(total_first, total_steady, LIFECYCLE_TARGET)}"
+    )
     print(f"(approve, once per seller and token: {approve_gas:,})")
-    print("first trade only: create_ad pays the escrow's first balance in the token (a fresh slot in the\n"
-          "token, +17.1k); release pays the buyer's first token balance and the token's first accrued fee\n"
-          "(two fresh slots, +34.2k). Every later trade pays the steady column.")
+    print(
+        "first trade only: create_ad pays the escrow's first balance in the token (a fresh slot in the\n"
+        "token, +17.1k); release pays the buyer's first token balance and the token's first accrued fee\n"
+        "(two fresh slots, +34.2k). Every later trade pays the steady column."
+    )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Indexer benchmark: backfill speed over >= 10,000 escrow events, and head lag while following.
 
-    make bench   (or: python bench/indexer.py [--events 10000])
+make bench   (or: python bench/indexer.py [--events 10000])
 """
 
 import argparse
@@ -17,6 +17,7 @@ from backend.chain.indexer import Indexer
 from backend.chain.models import ChainEvent
 from backend.db import make_engine
 from backend.migrate import migrate
+from backend.projections import all_projections
 from bench._chain import Traffic, deployed_chain, seller_ad_args
 
 BATCH = 400  # transactions per block
@@ -50,7 +51,12 @@ def make_events(traffic: Traffic, count: int) -> int:
 def backfill(rpc_url, manifest_path, db_url) -> tuple[int, float]:
     migrate(db_url)
     engine = make_engine(db_url)
-    indexer = Indexer(engine=engine, w3=Web3(Web3.HTTPProvider(rpc_url)), deployment=Deployment.load(manifest_path))
+    indexer = Indexer(
+        projections=all_projections(),
+        engine=engine,
+        w3=Web3(Web3.HTTPProvider(rpc_url)),
+        deployment=Deployment.load(manifest_path),
+    )
     started = time.perf_counter()
     events = indexer.catch_up()
     return events, time.perf_counter() - started
@@ -61,7 +67,10 @@ def follow_lag(rpc_url, manifest_path, db_url, traffic: Traffic, seconds: float,
     engine = make_engine(db_url)
     committed: dict[str, float] = {}
     indexer = Indexer(
-        engine=engine, w3=Web3(Web3.HTTPProvider(rpc_url)), deployment=Deployment.load(manifest_path),
+        projections=all_projections(),
+        engine=engine,
+        w3=Web3(Web3.HTTPProvider(rpc_url)),
+        deployment=Deployment.load(manifest_path),
         on_commit=lambda events: committed.update({e.tx_hash: time.perf_counter() for e in events}),
     )
     indexer.catch_up()
@@ -94,12 +103,16 @@ def main():
         print(f"generated {sent:,} escrow transactions in {time.perf_counter() - started:.1f} s")
         db_url = f"sqlite:///{tmp}/bench.db"
         events, elapsed = backfill(rpc_url, manifest_path, db_url)
-        print(f"indexer backfill: {events:,} events in {elapsed:.2f} s = {events / elapsed:,.0f} events/s "
-              f"(target >= 2,000/s)")
+        print(
+            f"indexer backfill: {events:,} events in {elapsed:.2f} s = {events / elapsed:,.0f} events/s "
+            f"(target >= 2,000/s)"
+        )
         lags = sorted(follow_lag(rpc_url, manifest_path, db_url, traffic, args.follow_seconds, rate=10))
         p50, p95 = statistics.median(lags), lags[int(0.95 * (len(lags) - 1))]
-        print(f"head lag while following ({len(lags)} txs at 10/s, poll 0.25 s): "
-              f"p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, max {lags[-1] * 1000:.0f} ms (target p95 <= 2 s)")
+        print(
+            f"head lag while following ({len(lags)} txs at 10/s, poll 0.25 s): "
+            f"p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, max {lags[-1] * 1000:.0f} ms (target p95 <= 2 s)"
+        )
         engine = make_engine(db_url)
         with Session(engine) as session:
             print(f"events in the database: {session.exec(select(func.count(ChainEvent.id))).one():,}")

@@ -32,9 +32,13 @@ YEAR = 365 * 24 * 3600
 @click.option("--fee-bps", type=click.IntRange(0, 200), default=25, show_default=True, help="Fee on each release.")
 @click.option("--fee-recipient", default=None, help="Receives the fees (default: the deployer).")
 @click.option("--arbitrator", default=None, help="Resolves disputes (default: the deployer).")
-@click.option("--authority", "authorities", multiple=True, help="NodeRegistry authority (repeat; default: the deployer).")
+@click.option(
+    "--authority", "authorities", multiple=True, help="NodeRegistry authority (repeat; default: the deployer)."
+)
 @click.option("--token", "tokens", multiple=True, help="Token address to allow in the escrow (repeat).")
-@click.option("--relayer", default=None, help="Node admitted at once to relay gasless actions (local default: account 9).")
+@click.option(
+    "--relayer", default=None, help="Node admitted at once to relay gasless actions (local default: account 9)."
+)
 @click.option("--manifest-dir", default=str(DEFAULT_MANIFEST_DIR), show_default=True)
 @click.option("--fresh", is_flag=True, help="Deploy anew even if the manifest's contracts exist.")
 def cli(cli_ctx, account, fee_bps, fee_recipient, arbitrator, authorities, tokens, relayer, manifest_dir, fresh):
@@ -71,8 +75,9 @@ def cli(cli_ctx, account, fee_bps, fee_recipient, arbitrator, authorities, token
     _print_summary(manifest)
 
 
-def deploy_stack(account, *, local, fee_bps=25, fee_recipient=None, arbitrator=None, authorities=(), tokens=(),
-                 relayer=None) -> dict:
+def deploy_stack(
+    account, *, local, fee_bps=25, fee_recipient=None, arbitrator=None, authorities=(), tokens=(), relayer=None
+) -> dict:
     """Deploy and wire the contracts; returns the manifest (also used by the backend tests)."""
     chain_id = chain.chain_id
     deploy_block = chain.blocks.height + 1

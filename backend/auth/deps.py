@@ -2,12 +2,13 @@
 
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, WebSocket, status
+from fastapi import Depends, Request, WebSocket, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from backend.auth.models import User
 from backend.auth.sessions import COOKIE_NAME, user_for_token
 from backend.db import SessionDep
+from backend.errors import DomainError
 
 bearer = HTTPBearer(auto_error=False, description="Session token from /auth/siwe or /auth/login")
 
@@ -28,10 +29,10 @@ def get_optional_user(
 
 def get_current_user(user: Annotated[User | None, Depends(get_optional_user)]) -> User:
     if user is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "sign in first", headers={"WWW-Authenticate": "Bearer"})
+        raise DomainError(status.HTTP_401_UNAUTHORIZED, "sign in first", headers={"WWW-Authenticate": "Bearer"})
     # Freezing must bite at once, not at the next sign-in.
     if user.frozen:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "this account is frozen")
+        raise DomainError(status.HTTP_403_FORBIDDEN, "this account is frozen")
     return user
 
 
@@ -44,7 +45,7 @@ def require_roles(*roles: str):
 
     def check(user: CurrentUser) -> User:
         if not user.has_role(*roles):
-            raise HTTPException(status.HTTP_403_FORBIDDEN, f"requires role: {' or '.join(roles)}")
+            raise DomainError(status.HTTP_403_FORBIDDEN, f"requires role: {' or '.join(roles)}")
         return user
 
     return check

@@ -3,17 +3,18 @@
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, Field, model_validator
 
 from backend.auth import service
 from backend.auth.deps import AdminUser, CurrentUser, bearer
 from backend.auth.models import ROLES, User
-from backend.auth.service import AuthError
 from backend.auth.sessions import COOKIE_NAME, issue_session, revoke_session
+from backend.chain.deps import ChainDep
 from backend.config import Settings
 from backend.db import SessionDep
+from backend.deps import SettingsDep
 from backend.validation import Address
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -80,16 +81,7 @@ class RoleAssignment(BaseModel):
 # --------------------------------------------------------------- helpers
 
 
-def _settings(request: Request) -> Settings:
-    return request.app.state.settings
-
-
-def _refuse(error: AuthError) -> HTTPException:
-    return HTTPException(error.status_code, error.detail)
-
-
-def _start_session(request: Request, response: Response, session, user: User, method: str) -> SessionResponse:
-    settings = _settings(request)
+def _start_session(settings: Settings, response: Response, session, user: User, method: str) -> SessionResponse:
     token, record = issue_session(session, user=user, ttl_seconds=settings.session_ttl_seconds, method=method)
     response.set_cookie(
         COOKIE_NAME,
@@ -113,13 +105,12 @@ _ERRORS = {
 
 
 @router.get("/nonce", response_model=NonceResponse, summary="A single-use nonce for a SIWE message")
-def get_nonce(request: Request, session: SessionDep) -> NonceResponse:
-    settings = _settings(request)
+def get_nonce(session: SessionDep, settings: SettingsDep, chain: ChainDep) -> NonceResponse:
     record = service.new_nonce(session, ttl_seconds=settings.siwe_nonce_ttl_seconds)
     return NonceResponse(
         nonce=record.nonce,
         expires_at=service.aware(record.expires_at),
-        chain_id=request.app.state.chain.deployment.chain_id,
+        chain_id=chain.deployment.chain_id,
         domains=settings.siwe_domains,
     )
 
@@ -130,21 +121,19 @@ def get_nonce(request: Request, session: SessionDep) -> NonceResponse:
     summary="Sign in with Ethereum (EIP-4361)",
     responses={**_ERRORS, 403: {"description": "Account frozen"}},
 )
-def sign_in_siwe(body: SiweRequest, request: Request, response: Response, session: SessionDep) -> SessionResponse:
-    settings = _settings(request)
-    try:
-        user = service.sign_in_with_ethereum(
-            session,
-            message=body.message,
-            signature=body.signature,
-            domains=settings.siwe_domains,
-            public_origin=settings.public_origin,
-            chain_id=request.app.state.chain.deployment.chain_id,
-            nonce_ttl_seconds=settings.siwe_nonce_ttl_seconds,
-        )
-    except AuthError as error:
-        raise _refuse(error) from None
-    return _start_session(request, response, session, user, "siwe")
+def sign_in_siwe(
+    body: SiweRequest, response: Response, session: SessionDep, settings: SettingsDep, chain: ChainDep
+) -> SessionResponse:
+    user = service.sign_in_with_ethereum(
+        session,
+        message=body.message,
+        signature=body.signature,
+        domains=settings.siwe_domains,
+        public_origin=settings.public_origin,
+        chain_id=chain.deployment.chain_id,
+        nonce_ttl_seconds=settings.siwe_nonce_ttl_seconds,
+    )
+    return _start_session(settings, response, session, user, "siwe")
 
 
 @router.post(
@@ -157,19 +146,15 @@ def sign_in_siwe(body: SiweRequest, request: Request, response: Response, sessio
         423: {"description": "Locked after too many failures; the message says until when"},
     },
 )
-def login(body: PasswordLogin, request: Request, response: Response, session: SessionDep) -> SessionResponse:
-    settings = _settings(request)
-    try:
-        user = service.password_login(
-            session,
-            username=body.username,
-            password=body.password,
-            max_failures=settings.login_max_failures,
-            lockout_seconds=settings.login_lockout_seconds,
-        )
-    except AuthError as error:
-        raise _refuse(error) from None
-    return _start_session(request, response, session, user, "password")
+def login(body: PasswordLogin, response: Response, session: SessionDep, settings: SettingsDep) -> SessionResponse:
+    user = service.password_login(
+        session,
+        username=body.username,
+        password=body.password,
+        max_failures=settings.login_max_failures,
+        lockout_seconds=settings.login_lockout_seconds,
+    )
+    return _start_session(settings, response, session, user, "password")
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, response_class=Response, summary="End this session")
@@ -199,10 +184,7 @@ def me(user: CurrentUser) -> UserPublic:
     responses={401: _ERRORS[401], 403: {"description": "Not an admin"}, 404: {"description": "Unknown username"}},
 )
 def put_roles(body: RoleAssignment, admin: AdminUser, session: SessionDep) -> UserPublic:
-    try:
-        user = service.set_roles(session, roles=body.roles, address=body.address, username=body.username, actor=admin)
-    except AuthError as error:
-        raise _refuse(error) from None
+    user = service.set_roles(session, roles=body.roles, address=body.address, username=body.username, actor=admin)
     return UserPublic.of(user)
 
 

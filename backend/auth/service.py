@@ -1,12 +1,13 @@
 """Sign-in (SIWE and staff passwords), users and their roles.
 
-Functions raise `AuthError` with the HTTP status and the message the client should see;
+Functions raise `DomainError` with the HTTP status and the message the client should see;
 routes and the CLI translate it.
 """
 
+import contextlib
 import re
 import warnings
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from urllib.parse import urlsplit
 
@@ -17,6 +18,7 @@ from sqlalchemy import delete, func, update
 from sqlmodel import Session, select
 
 from backend.auth.models import ROLES, SiweNonce, User
+from backend.errors import DomainError
 from backend.validation import parse_address
 
 with warnings.catch_warnings():
@@ -42,21 +44,14 @@ def _dummy_hash(password_hasher: PasswordHasher) -> str:
     return password_hasher.hash("not a password of anyone")
 
 
-class AuthError(Exception):
-    def __init__(self, status_code: int, detail: str):
-        super().__init__(detail)
-        self.status_code = status_code
-        self.detail = detail
-
-
 def now() -> datetime:
     """The clock of this module (tests move it)."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def aware(value: datetime) -> datetime:
     # SQLite hands datetimes back without a zone; everything is stored in UTC.
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _iso(value: datetime) -> str:
@@ -100,42 +95,42 @@ def sign_in_with_ethereum(
     try:
         siwe = SiweMessage.from_message(message)
     except Exception:  # the parser raises ValueError, pydantic errors, sometimes worse
-        raise AuthError(400, "malformed sign-in message: expected EIP-4361 text") from None
+        raise DomainError(400, "malformed sign-in message: expected EIP-4361 text") from None
     if not _SIGNATURE.match(signature):
-        raise AuthError(400, "malformed signature: expected 0x followed by 130 hex digits (65 bytes)")
+        raise DomainError(400, "malformed signature: expected 0x followed by 130 hex digits (65 bytes)")
     if siwe.domain not in domains:
-        raise AuthError(400, f"sign-in message is for domain {siwe.domain!r}, not this site")
+        raise DomainError(400, f"sign-in message is for domain {siwe.domain!r}, not this site")
     if not _same_origin(siwe.uri, public_origin=public_origin, domains=domains):
-        raise AuthError(400, f"sign-in message URI {siwe.uri!r} is not this site")
+        raise DomainError(400, f"sign-in message URI {siwe.uri!r} is not this site")
     if siwe.chain_id != chain_id:
-        raise AuthError(400, f"sign-in message is for chain {siwe.chain_id}, this desk runs on chain {chain_id}")
+        raise DomainError(400, f"sign-in message is for chain {siwe.chain_id}, this desk runs on chain {chain_id}")
 
     record = session.get(SiweNonce, siwe.nonce)
     moment = now()
     if record is None:
-        raise AuthError(401, "unknown nonce: get a fresh one from /api/auth/nonce")
+        raise DomainError(401, "unknown nonce: get a fresh one from /api/auth/nonce")
     if record.used:
-        raise AuthError(401, "nonce already used: get a fresh one from /api/auth/nonce")
+        raise DomainError(401, "nonce already used: get a fresh one from /api/auth/nonce")
     if aware(record.expires_at) <= moment:
-        raise AuthError(401, "nonce expired: get a fresh one from /api/auth/nonce")
+        raise DomainError(401, "nonce expired: get a fresh one from /api/auth/nonce")
 
     issued_at = siwe.issued_at._datetime
     if issued_at > moment + CLOCK_SKEW:
-        raise AuthError(401, "sign-in message is issued in the future: check the clock")
+        raise DomainError(401, "sign-in message is issued in the future: check the clock")
     if issued_at < moment - timedelta(seconds=nonce_ttl_seconds) - CLOCK_SKEW:
-        raise AuthError(401, "sign-in message is too old: sign a new one")
+        raise DomainError(401, "sign-in message is too old: sign a new one")
     try:
         siwe.verify(signature, nonce=record.nonce, timestamp=moment)
     except ExpiredMessage:
-        raise AuthError(401, "sign-in message expired (expiration time passed)") from None
+        raise DomainError(401, "sign-in message expired (expiration time passed)") from None
     except NotYetValidMessage:
-        raise AuthError(401, "sign-in message is not valid yet (not-before time)") from None
+        raise DomainError(401, "sign-in message is not valid yet (not-before time)") from None
     except InvalidSignature:
-        raise AuthError(401, f"signature does not match the message or is not by {siwe.address}") from None
+        raise DomainError(401, f"signature does not match the message or is not by {siwe.address}") from None
     except (SiweVerificationError, ValueError):
-        raise AuthError(401, "sign-in message could not be verified") from None
+        raise DomainError(401, "sign-in message could not be verified") from None
     except Exception:  # eth_keys raises its own errors for bytes that are no point on the curve
-        raise AuthError(401, "signature is not a valid secp256k1 signature") from None
+        raise DomainError(401, "signature is not a valid secp256k1 signature") from None
 
     # Single use even under concurrent requests: only the one that flips the flag wins.
     consumed = session.exec(
@@ -143,7 +138,7 @@ def sign_in_with_ethereum(
     )
     session.commit()
     if consumed.rowcount != 1:
-        raise AuthError(401, "nonce already used: get a fresh one from /api/auth/nonce")
+        raise DomainError(401, "nonce already used: get a fresh one from /api/auth/nonce")
 
     address = to_checksum_address(siwe.address)
     user = session.exec(select(User).where(User.address == address)).first()
@@ -153,7 +148,7 @@ def sign_in_with_ethereum(
         session.commit()
         session.refresh(user)
     if user.frozen:
-        raise AuthError(403, "this account is frozen: contact the desk")
+        raise DomainError(403, "this account is frozen: contact the desk")
     return user
 
 
@@ -162,25 +157,21 @@ def sign_in_with_ethereum(
 
 def hash_password(password: str) -> str:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise AuthError(400, f"password too short: at least {MIN_PASSWORD_LENGTH} characters")
+        raise DomainError(400, f"password too short: at least {MIN_PASSWORD_LENGTH} characters")
     return hasher.hash(password)
 
 
-def password_login(
-    session: Session, *, username: str, password: str, max_failures: int, lockout_seconds: int
-) -> User:
+def password_login(session: Session, *, username: str, password: str, max_failures: int, lockout_seconds: int) -> User:
     user = session.exec(select(User).where(User.username == username)).first()
     if user is None or not user.password_hash:
-        try:
+        with contextlib.suppress(VerificationError):
             hasher.verify(_dummy_hash(hasher), password)
-        except VerificationError:
-            pass
-        raise AuthError(401, BAD_CREDENTIALS)
+        raise DomainError(401, BAD_CREDENTIALS)
 
     moment = now()
     if user.locked_until is not None and aware(user.locked_until) > moment:
         # Refused without looking at the password: guessing on during a lockout learns nothing.
-        raise AuthError(423, f"too many failed logins: account locked until {_iso(user.locked_until)}")
+        raise DomainError(423, f"too many failed logins: account locked until {_iso(user.locked_until)}")
 
     try:
         hasher.verify(user.password_hash, password)
@@ -194,11 +185,11 @@ def password_login(
             user.failed_logins = 0  # a fresh allowance once the lockout ends
             session.add(user)
             session.commit()
-            raise AuthError(423, f"too many failed logins: account locked until {_iso(user.locked_until)}") from None
-        raise AuthError(401, BAD_CREDENTIALS) from None
+            raise DomainError(423, f"too many failed logins: account locked until {_iso(user.locked_until)}") from None
+        raise DomainError(401, BAD_CREDENTIALS) from None
 
     if user.frozen:
-        raise AuthError(403, "this account is frozen: contact the desk")
+        raise DomainError(403, "this account is frozen: contact the desk")
     user.failed_logins = 0
     user.locked_until = None
     if hasher.check_needs_rehash(user.password_hash):
@@ -216,7 +207,7 @@ def roles_string(roles) -> str:
     """Roles in their canonical order, without duplicates."""
     unknown = set(roles) - set(ROLES)
     if unknown:
-        raise AuthError(422, f"unknown role(s): {', '.join(sorted(unknown))}; roles are {', '.join(ROLES)}")
+        raise DomainError(422, f"unknown role(s): {', '.join(sorted(unknown))}; roles are {', '.join(ROLES)}")
     return ",".join(r for r in ROLES if r in set(roles))
 
 
@@ -251,10 +242,10 @@ def set_roles(
     else:
         user = session.exec(select(User).where(User.username == username)).first()
         if user is None:
-            raise AuthError(404, f"no user named {username!r}")
+            raise DomainError(404, f"no user named {username!r}")
     if actor is not None and user.id == actor.id and "admin" not in value.split(","):
         # Otherwise the last admin can lock everyone out of the admin routes.
-        raise AuthError(400, "you cannot remove your own admin role")
+        raise DomainError(400, "you cannot remove your own admin role")
     user.roles = value
     session.add(user)
     session.commit()
@@ -267,7 +258,7 @@ def grant_role(session: Session, *, ident: str, role: str) -> User:
     if user is None:
         address = parse_address(ident)
         if address is None:
-            raise AuthError(404, f"no user named {ident!r}")
+            raise DomainError(404, f"no user named {ident!r}")
         user = User(address=address, roles="")
     user.roles = roles_string(user.role_set() | {role})
     session.add(user)
@@ -280,7 +271,7 @@ def revoke_role(session: Session, *, ident: str, role: str) -> User:
     roles_string([role])
     user = find_user(session, ident=ident)
     if user is None:
-        raise AuthError(404, f"no user {ident!r}")
+        raise DomainError(404, f"no user {ident!r}")
     user.roles = ",".join(r for r in role_list(user) if r != role)
     session.add(user)
     session.commit()
@@ -303,7 +294,7 @@ def create_admin(session: Session, *, username: str, password: str, address: str
         address = to_checksum_address(address)
         by_address = session.exec(select(User).where(User.address == address)).first()
     if by_name is not None and by_address is not None and by_name.id != by_address.id:
-        raise AuthError(409, f"address {address} already belongs to another user (id {by_address.id})")
+        raise DomainError(409, f"address {address} already belongs to another user (id {by_address.id})")
     user = by_name or by_address
     created = user is None
     if user is None:

@@ -2,7 +2,7 @@
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session
 
@@ -20,7 +20,7 @@ def issue_session(session: Session, *, user: User, ttl_seconds: int, method: str
     record = AuthSession(
         token_hash=hash_token(token),
         user_id=user.id,
-        expires_at=datetime.now(timezone.utc) + timedelta(seconds=ttl_seconds),
+        expires_at=datetime.now(UTC) + timedelta(seconds=ttl_seconds),
         method=method,
     )
     session.add(record)
@@ -34,8 +34,8 @@ def user_for_token(session: Session, token: str | None) -> User | None:
     record = session.get(AuthSession, hash_token(token))
     if record is None:
         return None
-    expires = record.expires_at if record.expires_at.tzinfo else record.expires_at.replace(tzinfo=timezone.utc)
-    if expires <= datetime.now(timezone.utc):
+    expires = record.expires_at if record.expires_at.tzinfo else record.expires_at.replace(tzinfo=UTC)
+    if expires <= datetime.now(UTC):
         return None
     return session.get(User, record.user_id)
 

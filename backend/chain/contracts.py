@@ -25,7 +25,7 @@ class EventSpec:
     data: list[tuple[str, str]]
 
     def decode(self, topics: list[bytes], data: bytes) -> dict:
-        args = {name: _decode_word(typ, topic) for (name, typ), topic in zip(self.indexed, topics[1:])}
+        args = {name: _decode_word(typ, topic) for (name, typ), topic in zip(self.indexed, topics[1:], strict=False)}
         if not self.data:
             return args
         if self.static_data:
@@ -34,7 +34,7 @@ class EventSpec:
                 args[name] = _decode_word(typ, data[32 * i : 32 * i + 32])
         else:
             values = abi_decode([typ for _, typ in self.data], data)
-            args.update({name: value for (name, _), value in zip(self.data, values)})
+            args.update({name: value for (name, _), value in zip(self.data, values, strict=False)})
         return args
 
     @cached_property
@@ -124,7 +124,7 @@ class Deployment:
     @cached_property
     def topics_by_contract(self) -> dict[str, list[bytes]]:
         out: dict[str, list[bytes]] = {}
-        for (address, topic) in self.events:
+        for address, topic in self.events:
             out.setdefault(address, []).append(topic)
         return out
 

@@ -3,11 +3,13 @@
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
+from starlette.requests import HTTPConnection
 from web3 import Web3
 from web3.contract import Contract
 
 from backend.chain.contracts import Deployment
+from backend.chain.indexer import Indexer
 
 
 @dataclass
@@ -19,8 +21,13 @@ class ChainContext:
         return self.deployment.contract(self.w3, name)
 
 
-def get_chain(request: Request) -> ChainContext:
-    return request.app.state.chain
+def get_chain(connection: HTTPConnection) -> ChainContext:
+    return connection.app.state.chain
+
+
+def get_indexer(connection: HTTPConnection) -> Indexer:
+    return connection.app.state.indexer
 
 
 ChainDep = Annotated[ChainContext, Depends(get_chain)]
+IndexerDep = Annotated[Indexer, Depends(get_indexer)]

@@ -14,15 +14,16 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import Engine, delete, func, insert, text
 from sqlmodel import Session, select
 from web3 import Web3
 from web3.exceptions import BlockNotFound
 
-from backend.chain import projections
 from backend.chain.contracts import Deployment, checksum, jsonable
-from backend.chain.models import ChainEvent, ChainIncident, IndexedBlock
+from backend.chain.models import ChainEvent, ChainIncident, IndexedBlock, utcnow
+from backend.chain.projections import MissingRow, Projections, forget_rows
 
 log = logging.getLogger("sentinel.indexer")
 
@@ -32,6 +33,8 @@ HEADER_BATCH = 250
 WRITER_LOCK_KEY = 0x53454E54494E454C  # "SENTINEL"
 # NodeRegistry events that change who may produce blocks.
 MEMBERSHIP_EVENTS = {"NodeAdmitted", "NodeRevoked", "AuthorityAdded", "AuthorityRemoved"}
+# A failing window is retried after poll_seconds, doubling up to this.
+MAX_RETRY_SECONDS = 30.0
 
 
 @dataclass
@@ -69,6 +72,14 @@ class StepResult:
     locked_out: bool = False  # another indexer was writing: nothing done
 
 
+@dataclass(frozen=True)
+class IndexerFailure:
+    """The error that keeps the indexer from committing, and since when."""
+
+    error: str
+    since: datetime
+
+
 class Indexer:
     def __init__(
         self,
@@ -76,12 +87,13 @@ class Indexer:
         engine: Engine,
         w3: Web3,
         deployment: Deployment,
+        projections: Projections,
         confirmations: int = 0,
         window: int = 2_000,
         on_commit: Callable[[list[NewEvent]], None] | None = None,
         on_change: Callable[[], None] | None = None,
     ):
-        projections.load_all()
+        self.projections = projections
         self.engine = engine
         self.w3 = w3
         self.deployment = deployment
@@ -96,6 +108,7 @@ class Indexer:
         self._authorized: dict[str, bool] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.failure: IndexerFailure | None = None
 
     # ------------------------------------------------------------ public
 
@@ -144,7 +157,7 @@ class Indexer:
             if new_events:
                 session.execute(insert(ChainEvent), [vars(e) for e in new_events])
             session.commit()
-            projections.forget_rows(session)
+            forget_rows(session)
             result.events = len(new_events)
         if new_events or result.reorged_from is not None:
             self._changed()
@@ -190,14 +203,55 @@ class Indexer:
                 log.exception("on_change subscriber failed")
 
     def _run(self, poll_seconds: float) -> None:
+        delay = poll_seconds
         while not self._stop.is_set():
-            try:
-                result = self.step()
-                if result.blocks:
-                    continue  # more to do: no sleep while catching up
-            except Exception:
-                log.exception("indexer step failed; retrying")
-            self._stop.wait(poll_seconds)
+            result = self.run_once()
+            if result is not None and result.blocks:
+                delay = poll_seconds
+                continue  # more to do: no sleep while catching up
+            delay = self.next_delay(delay, poll_seconds)
+            self._stop.wait(delay)
+
+    def next_delay(self, previous: float, poll_seconds: float) -> float:
+        """The poll interval, doubled after each failed step up to MAX_RETRY_SECONDS."""
+        if self.failure is None:
+            return poll_seconds
+        return min(MAX_RETRY_SECONDS, max(previous, poll_seconds) * 2)
+
+    def run_once(self) -> StepResult | None:
+        """One guarded step; None when it failed. A failure leaves the window
+        uncommitted, but is never silent: it is kept in `failure` (served by the status
+        route) and, once per distinct error, logged and written as an incident in a
+        transaction of its own, so the window's rollback does not erase it."""
+        try:
+            result = self.step()
+        except Exception as error:
+            message = f"{type(error).__name__}: {error}"[:1000]
+            if self.failure is None or self.failure.error != message:
+                log.exception("indexer step failed; retrying with back-off")
+                self.failure = IndexerFailure(error=message, since=self.failure.since if self.failure else utcnow())
+                self._record_incident(
+                    ChainIncident(kind="indexer_error", block_number=self._safe_checkpoint() + 1, detail=message)
+                )
+            return None
+        if self.failure is not None:
+            log.warning("indexer recovered after: %s", self.failure.error)
+            self.failure = None
+        return result
+
+    def _safe_checkpoint(self) -> int:
+        try:
+            return self.checkpoint()
+        except Exception:
+            return -1
+
+    def _record_incident(self, incident: ChainIncident) -> None:
+        try:
+            with Session(self.engine) as session:
+                session.add(incident)
+                session.commit()
+        except Exception:
+            log.exception("could not record the indexer incident")
 
     def _checkpoint(self, session: Session) -> int:
         last = session.exec(select(func.max(IndexedBlock.number))).one()
@@ -287,15 +341,42 @@ class Indexer:
                 order_id=args.get("order_id"),
                 participants="",
             )
-            projections.apply(session, event)
+            try:
+                self.projections.apply(session, event)
+            except MissingRow as missing:
+                self._record_gap(session, event, missing)
             # After apply: an order's parties are known once its OrderOpened is projected.
             named = {v for v in clean.values() if isinstance(v, str) and len(v) == 42 and v.startswith("0x")}
-            everyone = sorted({a.lower() for a in named | projections.parties(session, event)})
+            everyone = sorted({a.lower() for a in named | self.projections.parties(session, event)})
             event.participants = (" " + " ".join(everyone) + " ") if everyone else ""
             new_events.append(event)
             if spec.contract == "NodeRegistry" and spec.name in MEMBERSHIP_EVENTS:
                 self._authorized.clear()
         return True
+
+    def _record_gap(self, session: Session, event, missing: MissingRow) -> None:
+        """An event the projections cannot place (its subject came from a refused block):
+        recorded once, and the window goes on."""
+        exists = session.exec(
+            select(ChainIncident.id).where(
+                ChainIncident.kind == "projection_gap",
+                ChainIncident.tx_hash == event.tx_hash,
+                ChainIncident.log_index == event.log_index,
+            )
+        ).first()
+        if exists is not None:
+            return
+        detail = f"{event.contract}.{event.name} not projected: {missing.what}"
+        session.add(
+            ChainIncident(
+                kind="projection_gap",
+                block_number=event.block_number,
+                tx_hash=event.tx_hash,
+                log_index=event.log_index,
+                detail=detail,
+            )
+        )
+        log.warning("block %s: %s", event.block_number, detail)
 
     def _is_authorized(self, producer: str, block_number: int) -> bool:
         if producer not in self._authorized:
@@ -336,7 +417,9 @@ class Indexer:
         dropped = session.exec(select(func.count(ChainEvent.id)).where(ChainEvent.block_number > fork)).one()
         session.exec(delete(ChainEvent).where(ChainEvent.block_number > fork))
         session.exec(delete(IndexedBlock).where(IndexedBlock.number > fork))
-        replayed = projections.rebuild(session)
+        replayed = self.projections.rebuild(
+            session, on_missing=lambda event, missing: self._record_gap(session, event, missing)
+        )
         detail = f"reorg: blocks after {fork} dropped, {dropped} event(s) removed, {replayed} replayed"
         session.add(ChainIncident(kind="reorg", block_number=fork + 1, detail=detail))
         self._authorized.clear()

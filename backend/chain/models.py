@@ -1,13 +1,13 @@
 """What the indexer stores: the blocks it looked at and the raw events it ingested."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class IndexedBlock(SQLModel, table=True):
@@ -45,11 +45,15 @@ class ChainEvent(SQLModel, table=True):
 
 
 class ChainIncident(SQLModel, table=True):
-    """Something the indexer refused or undid: an unauthorized producer, a reorg."""
+    """Something the indexer refused, undid or could not do: an unauthorized producer,
+    a reorg, an event the projections could not place, a failing window."""
 
     __tablename__ = "chain_incident"
     id: int | None = Field(default=None, primary_key=True)
-    kind: str = Field(max_length=32, index=True)  # "unauthorized_producer" | "reorg"
+    # "unauthorized_producer" | "reorg" | "projection_gap" | "indexer_error"
+    kind: str = Field(max_length=32, index=True)
     block_number: int
+    tx_hash: str | None = Field(default=None, max_length=66)
+    log_index: int | None = None
     detail: str = Field(max_length=1024)
     created_at: datetime = Field(default_factory=utcnow)

@@ -1,47 +1,97 @@
 """Projections: domain tables derived from chain events only.
 
-Each domain registers handlers with `@on(contract, event)` and its derived tables with
-`register_tables`. Because projections are a pure function of the stored events, a reorg
+Each domain declares one `Projection` in its own package, with its tables and its
+handlers (`@projection.on("OtcEscrow", "OrderPaid")`). The composition root
+(`backend/projections.py`) lists them and hands the list to the indexer, so this module
+names no domain. Because projections are a pure function of the stored events, a reorg
 is undone by deleting the dropped events and replaying the rest (`rebuild`).
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from sqlmodel import Session, SQLModel, delete, select
 
 from backend.chain.models import ChainEvent
 
 Handler = Callable[[Session, ChainEvent], None]
-
-_handlers: dict[tuple[str, str], list[Handler]] = {}
-_tables: list[type[SQLModel]] = []
-_party_resolvers: list[Callable[[Session, ChainEvent], set[str]]] = []
+PartiesResolver = Callable[[Session, ChainEvent], set[str]]
 
 
-def on(contract: str, event: str) -> Callable[[Handler], Handler]:
-    def register(handler: Handler) -> Handler:
-        _handlers.setdefault((contract, event), []).append(handler)
-        return handler
+class MissingRow(LookupError):
+    """An event refers to a row the projections do not hold (its creating event came
+    from a refused block, say). The indexer records an incident and goes on."""
 
-    return register
-
-
-def parties_resolver(resolver: Callable[[Session, ChainEvent], set[str]]):
-    """Registers who else an event concerns beyond the addresses in its arguments
-    (`OrderPaid` names the buyer only, yet the seller must hear of it)."""
-    _party_resolvers.append(resolver)
-    return resolver
+    def __init__(self, what: str):
+        super().__init__(what)
+        self.what = what
 
 
-def parties(session: Session, event: ChainEvent) -> set[str]:
-    found: set[str] = set()
-    for resolver in _party_resolvers:
-        found |= resolver(session, event)
-    return found
+class Projection:
+    """One domain's tables and the handlers that keep them, keyed by (contract, event)."""
+
+    def __init__(self, name: str, *, tables: Iterable[type[SQLModel]] = ()):
+        self.name = name
+        # Deletion order for a rebuild: rows that reference others first.
+        self.tables = list(tables)
+        self.handlers: dict[tuple[str, str], Handler] = {}
+        self.resolvers: list[PartiesResolver] = []
+
+    def on(self, contract: str, event: str) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            if (contract, event) in self.handlers:
+                raise ValueError(f"projection {self.name!r} already handles {contract}.{event}")
+            self.handlers[(contract, event)] = handler
+            return handler
+
+        return register
+
+    def parties(self, resolver: PartiesResolver) -> PartiesResolver:
+        """Registers who else an event concerns beyond the addresses in its arguments
+        (`OrderPaid` names the buyer only, yet the seller must hear of it)."""
+        self.resolvers.append(resolver)
+        return resolver
 
 
-def register_tables(*models: type[SQLModel]) -> None:
-    _tables.extend(m for m in models if m not in _tables)
+class Projections:
+    """The projections an indexer feeds, in the order the composition root gives."""
+
+    def __init__(self, projections: Iterable[Projection]):
+        self.items = list(projections)
+        names = [p.name for p in self.items]
+        if len(set(names)) != len(names):
+            raise ValueError(f"a projection is listed twice: {names}")
+        self._handlers: dict[tuple[str, str], list[Handler]] = {}
+        for projection in self.items:
+            for key, handler in projection.handlers.items():
+                self._handlers.setdefault(key, []).append(handler)
+
+    def apply(self, session: Session, event: ChainEvent) -> None:
+        for handler in self._handlers.get((event.contract, event.name), ()):
+            handler(session, event)
+
+    def parties(self, session: Session, event: ChainEvent) -> set[str]:
+        found: set[str] = set()
+        for projection in self.items:
+            for resolver in projection.resolvers:
+                found |= resolver(session, event)
+        return found
+
+    def rebuild(self, session: Session, *, on_missing: Callable[[ChainEvent, MissingRow], None]) -> int:
+        """Empty every projection and replay all stored events in chain order."""
+        forget_rows(session)
+        for projection in self.items:
+            for model in projection.tables:
+                session.exec(delete(model))
+        session.flush()
+        count = 0
+        events = session.exec(select(ChainEvent).order_by(ChainEvent.block_number, ChainEvent.log_index))
+        for event in events:
+            try:
+                self.apply(session, event)
+            except MissingRow as missing:
+                on_missing(event, missing)
+            count += 1
+        return count
 
 
 def get(session: Session, model: type[SQLModel], key):
@@ -59,6 +109,15 @@ def get(session: Session, model: type[SQLModel], key):
     return row
 
 
+def require(session: Session, model: type[SQLModel], key, what: str):
+    """Like `get`, but a missing row raises `MissingRow`: handlers look up everything
+    they need before they change anything, so a refusal leaves no half update."""
+    row = get(session, model, key)
+    if row is None:
+        raise MissingRow(f"{what} {key} is unknown to the projections")
+    return row
+
+
 def add(session: Session, row: SQLModel, key) -> None:
     """A new projection row, visible to `get` before the window is flushed."""
     session.add(row)
@@ -67,29 +126,3 @@ def add(session: Session, row: SQLModel, key) -> None:
 
 def forget_rows(session: Session) -> None:
     session.info.pop("projection_rows", None)
-
-
-def apply(session: Session, event: ChainEvent) -> None:
-    for handler in _handlers.get((event.contract, event.name), ()):
-        handler(session, event)
-
-
-def rebuild(session: Session) -> int:
-    """Empty every projection and replay all stored events in chain order."""
-    forget_rows(session)
-    for model in _tables:
-        session.exec(delete(model))
-    session.flush()
-    count = 0
-    events = session.exec(select(ChainEvent).order_by(ChainEvent.block_number, ChainEvent.log_index))
-    for event in events:
-        apply(session, event)
-        count += 1
-    return count
-
-
-def load_all() -> None:
-    """Import the domains that project chain events (registration happens on import)."""
-    import backend.kyc.projections  # noqa: F401
-    import backend.market.projections  # noqa: F401
-    import backend.nodes.projections  # noqa: F401

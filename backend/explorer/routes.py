@@ -2,8 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
-from requests.exceptions import RequestException
+from fastapi import APIRouter, Query
 
 from backend.chain.deps import ChainDep
 from backend.db import SessionDep
@@ -34,9 +33,4 @@ def search(
         ),
     ],
 ) -> SearchResponse:
-    try:
-        return service.search(session=session, chain=chain, text=q)
-    except service.BadQuery as err:
-        raise HTTPException(422, str(err)) from None
-    except RequestException:
-        raise HTTPException(503, "the chain node is unreachable: try again shortly") from None
+    return service.search(session=session, chain=chain, text=q)

@@ -14,6 +14,7 @@ from web3.exceptions import BlockNotFound, TransactionNotFound
 from backend.chain.contracts import jsonable
 from backend.chain.deps import ChainContext
 from backend.chain.models import ChainEvent, IndexedBlock
+from backend.errors import DomainError
 from backend.explorer.schemas import (
     AddressResult,
     AdResult,
@@ -56,10 +57,6 @@ _MINIMAL_ERC20_ABI = [
 ]
 
 
-class BadQuery(ValueError):
-    """The box holds something the explorer cannot search for."""
-
-
 @dataclass(frozen=True)
 class Query:
     kind: str  # "hash" | "address" | "number"
@@ -70,7 +67,7 @@ class Query:
 def parse_query(text: str) -> Query:
     text = text.strip()
     if not text:
-        raise BadQuery(f"the search box is empty: {ACCEPTED}")
+        raise DomainError(422, f"the search box is empty: {ACCEPTED}")
     if is_hash32(text):
         return Query("hash", text.lower())
     address = parse_address(text)
@@ -80,7 +77,7 @@ def parse_query(text: str) -> Query:
     if match:
         prefix, digits = match.groups()
         return Query("number", int(digits), prefix.lower() if prefix else None)
-    raise BadQuery(f"cannot search for {text!r}: {ACCEPTED}")
+    raise DomainError(422, f"cannot search for {text!r}: {ACCEPTED}")
 
 
 def search(*, session: Session, chain: ChainContext, text: str) -> SearchResponse:
@@ -201,10 +198,10 @@ def _decode_token_log(chain: ChainContext, entry) -> tuple[str | None, dict]:
         indexed = [i for i in item["inputs"] if i.get("indexed")]
         data = [i for i in item["inputs"] if not i.get("indexed")]
         try:
-            args = {i["name"]: abi_decode([i["type"]], t)[0] for i, t in zip(indexed, topics[1:])}
+            args = {i["name"]: abi_decode([i["type"]], t)[0] for i, t in zip(indexed, topics[1:], strict=False)}
             if data:
                 values = abi_decode([i["type"] for i in data], bytes(entry["data"]))
-                args.update({i["name"]: v for i, v in zip(data, values)})
+                args.update({i["name"]: v for i, v in zip(data, values, strict=False)})
         except Exception:  # a log whose layout differs from the ABI's (e.g. ERC-721 Transfer)
             return None, {}
         return item["name"], args

@@ -3,13 +3,13 @@
 from sqlmodel import Session
 
 from backend.chain.models import ChainEvent
-from backend.chain.projections import add, get, on, register_tables
+from backend.chain.projections import Projection, add, get
 from backend.kyc.models import KycAttestation
 
-register_tables(KycAttestation)
+projection = Projection("kyc", tables=[KycAttestation])
 
 
-@on("KycRegistry", "Attested")
+@projection.on("KycRegistry", "Attested")
 def attested(session: Session, event: ChainEvent) -> None:
     a = event.args
     record = get(session, KycAttestation, a["account"]) or KycAttestation(account=a["account"])
@@ -24,7 +24,7 @@ def attested(session: Session, event: ChainEvent) -> None:
     add(session, record, record.account)
 
 
-@on("KycRegistry", "Revoked")
+@projection.on("KycRegistry", "Revoked")
 def revoked(session: Session, event: ChainEvent) -> None:
     record = get(session, KycAttestation, event.args["account"])
     if record is not None:

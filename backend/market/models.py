@@ -5,9 +5,6 @@ from sqlmodel import Field, SQLModel
 
 from backend.columns import Bitmask64, Uint256
 
-ORDER_STATUSES = {1: "OPEN", 2: "PAID", 3: "RELEASED", 4: "CANCELLED", 5: "DISPUTED", 6: "RESOLVED"}
-ENDED_STATUSES = ("RELEASED", "CANCELLED", "RESOLVED")
-
 
 class Ad(SQLModel, table=True):
     __tablename__ = "ad"

@@ -3,12 +3,14 @@
 from sqlmodel import Session
 
 from backend.chain.models import ChainEvent
-from backend.chain.projections import add, get, on, parties_resolver, register_tables
+from backend.chain.projections import Projection, add, get, require
 from backend.market.models import Ad, Order
-
-register_tables(Order, Ad)  # orders first: they reference ads
+from backend.protocol import CancelReason, OrderStatus
 
 ESCROW = "OtcEscrow"
+
+projection = Projection("market", tables=[Order, Ad])  # orders first: they reference ads
+on = projection.on
 
 
 def _fiat(value: str) -> str:
@@ -16,16 +18,23 @@ def _fiat(value: str) -> str:
 
 
 def _ad(session: Session, event: ChainEvent) -> Ad:
-    ad = get(session, Ad, event.ad_id)
+    ad = require(session, Ad, event.ad_id, "ad")
     ad.updated_at = event.timestamp
     return ad
 
 
 def _order(session: Session, event: ChainEvent) -> Order:
-    return get(session, Order, event.order_id)
+    return require(session, Order, event.order_id, "order")
 
 
-@parties_resolver
+def _order_and_ad(session: Session, event: ChainEvent) -> tuple[Order, Ad]:
+    order = _order(session, event)
+    ad = require(session, Ad, order.ad_id, "ad")
+    ad.updated_at = event.timestamp
+    return order, ad
+
+
+@projection.parties
 def order_and_ad_parties(session: Session, event: ChainEvent) -> set[str]:
     if event.contract != ESCROW:
         return set()
@@ -129,7 +138,7 @@ def order_opened(session: Session, event: ChainEvent) -> None:
             fiat=ad.fiat,
             amount=amount,
             price=int(a["price"]),
-            status="OPEN",
+            status=OrderStatus.OPEN,
             deadline=int(a["deadline"]),
             opened_at=event.timestamp,
         ),
@@ -140,33 +149,29 @@ def order_opened(session: Session, event: ChainEvent) -> None:
 @on(ESCROW, "OrderPaid")
 def order_paid(session: Session, event: ChainEvent) -> None:
     order = _order(session, event)
-    order.status = "PAID"
+    order.status = OrderStatus.PAID
     order.paid_at = event.timestamp
     order.payment_ref = event.args["payment_ref"]
 
 
 @on(ESCROW, "OrderReleased")
 def order_released(session: Session, event: ChainEvent) -> None:
-    order = _order(session, event)
+    order, ad = _order_and_ad(session, event)
     fee = int(event.args["fee"])
-    order.status = "RELEASED"
+    order.status = OrderStatus.RELEASED
     order.ended_at = event.timestamp
     order.fee = fee
     order.buyer_received = order.amount - fee
-    ad = get(session, Ad, order.ad_id)
     ad.locked -= order.amount
-    ad.updated_at = event.timestamp
 
 
 @on(ESCROW, "OrderCancelled")
 def order_cancelled(session: Session, event: ChainEvent) -> None:
-    order = _order(session, event)
-    order.status = "CANCELLED"
+    order, ad = _order_and_ad(session, event)
+    order.status = OrderStatus.CANCELLED
     order.ended_at = event.timestamp
-    order.cancel_reason = {1: "buyer", 2: "expired"}.get(int(event.args["reason"]), "unknown")
-    ad = get(session, Ad, order.ad_id)
+    order.cancel_reason = CancelReason.from_code(int(event.args["reason"]))
     _give_back(ad, order.amount)
-    ad.updated_at = event.timestamp
 
 
 @on(ESCROW, "DeadlineExtended")
@@ -177,7 +182,7 @@ def deadline_extended(session: Session, event: ChainEvent) -> None:
 @on(ESCROW, "DisputeOpened")
 def dispute_opened(session: Session, event: ChainEvent) -> None:
     order = _order(session, event)
-    order.status = "DISPUTED"
+    order.status = OrderStatus.DISPUTED
     order.disputed_by = event.args["by"]
     order.evidence_hash = event.args["evidence_hash"]
 
@@ -185,15 +190,13 @@ def dispute_opened(session: Session, event: ChainEvent) -> None:
 @on(ESCROW, "DisputeResolved")
 def dispute_resolved(session: Session, event: ChainEvent) -> None:
     a = event.args
-    order = _order(session, event)
-    order.status = "RESOLVED"
+    order, ad = _order_and_ad(session, event)
+    order.status = OrderStatus.RESOLVED
     order.ended_at = event.timestamp
     order.buyer_bps = int(a["buyer_bps"])
     order.fee = int(a["fee"])
     order.buyer_received = int(a["buyer_amount"])
     order.seller_refunded = int(a["seller_amount"])
-    ad = get(session, Ad, order.ad_id)
     ad.locked -= order.amount
     if not ad.closed:
         ad.available += int(a["seller_amount"])
-    ad.updated_at = event.timestamp

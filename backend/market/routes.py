@@ -3,12 +3,14 @@
 from typing import Annotated
 
 import anyio
-from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 from sqlmodel import Session
+from starlette.requests import HTTPConnection
 
 from backend.auth.deps import CurrentUser
 from backend.chain.deps import ChainDep
-from backend.db import SessionDep
+from backend.db import EngineDep, SessionDep
+from backend.errors import DomainError
 from backend.market import service
 from backend.market.cache import PageCache
 from backend.market.models import Ad, Order
@@ -22,28 +24,37 @@ from backend.market.schemas import (
     TimelineEntry,
     TraderStats,
 )
+from backend.protocol import OrderStatus
 from backend.validation import Address, Uint256Str, parse_address
 
 router = APIRouter(tags=["market"])
 # Ads pages built at once on a cache miss: more threads only fight over the GIL.
 _PAGE_BUILDERS = anyio.CapacityLimiter(4)
 
+
+def get_ads_cache(connection: HTTPConnection) -> PageCache:
+    return connection.app.state.ads_cache
+
+
+AdsCacheDep = Annotated[PageCache, Depends(get_ads_cache)]
+
 Limit = Annotated[int, Query(ge=1, le=100, description="page size")]
 Offset = Annotated[int, Query(ge=0, le=1_000_000)]
 Id = Annotated[int, Path(ge=1, le=2**63 - 1)]
-StatusFilter = Annotated[str | None, Query(pattern="^(?i)(open|paid|released|cancelled|disputed|resolved)$")]
+StatusFilter = Annotated[str | None, Query(pattern="^(?i)(" + "|".join(s.lower() for s in OrderStatus) + ")$")]
 
 
 def _address_or_422(value: str) -> str:
     address = parse_address(value)
     if address is None:
-        raise HTTPException(422, "not an address: expected 0x followed by 40 hex digits")
+        raise DomainError(422, "not an address: expected 0x followed by 40 hex digits")
     return address
 
 
 @router.get("/ads", response_model=AdPage, summary="Ads on sale, filtered and sorted")
 async def list_ads(
-    request: Request,
+    cache: AdsCacheDep,
+    engine: EngineDep,
     token: Annotated[Address | None, Query()] = None,
     fiat: Annotated[str | None, Query(pattern="^[A-Za-z]{3}$", description="ISO 4217 code")] = None,
     min_price: Annotated[Uint256Str | None, Query(description="fiat minor units per whole token")] = None,
@@ -71,7 +82,6 @@ async def list_ads(
         limit=limit,
         offset=offset,
     )
-    cache: PageCache = request.app.state.ads_cache
     if cache.claim_recheck():
         await anyio.to_thread.run_sync(cache.recheck_head)
     key = repr(sorted(filters.items()))
@@ -81,7 +91,7 @@ async def list_ads(
         total_key = "total " + repr(sorted((k, v) for k, v in filters.items() if k not in ("sort", "limit", "offset")))
         generation = cache.generation()
         page, total = await anyio.to_thread.run_sync(
-            _build_page, request.app.state.engine, filters, cache.get(total_key), limiter=_PAGE_BUILDERS
+            _build_page, engine, filters, cache.get(total_key), limiter=_PAGE_BUILDERS
         )
         cache.put(key, page, generation)
         cache.put(total_key, total, generation)
@@ -95,31 +105,37 @@ def _build_page(engine, filters: dict, total: int | None) -> tuple[bytes, int]:
 
 
 @router.get(
-    "/ads/{ad_id}", response_model=AdWithStats, summary="One ad with its seller's stats",
+    "/ads/{ad_id}",
+    response_model=AdWithStats,
+    summary="One ad with its seller's stats",
     responses={404: {"description": "Unknown ad"}},
 )
 def get_ad(ad_id: Id, session: SessionDep) -> AdWithStats:
     ad = session.get(Ad, ad_id)
     if ad is None:
-        raise HTTPException(404, f"ad {ad_id} not found")
+        raise DomainError(404, f"ad {ad_id} not found")
     return service.ad_with_stats(ad, service.trader_stats(session, ad.seller))
 
 
 @router.get(
-    "/orders/{order_id}", response_model=OrderDetail, summary="An order with its timeline",
+    "/orders/{order_id}",
+    response_model=OrderDetail,
+    summary="An order with its timeline",
     responses={404: {"description": "Unknown order"}},
 )
 def get_order(order_id: Id, session: SessionDep, chain: ChainDep) -> OrderDetail:
     order = session.get(Order, order_id)
     if order is None:
-        raise HTTPException(404, f"order {order_id} not found")
-    decimals = next(
-        (t["decimals"] for t in chain.deployment.tokens if t["address"].lower() == order.token.lower()), 18
-    )
+        raise DomainError(404, f"order {order_id} not found")
+    decimals = next((t["decimals"] for t in chain.deployment.tokens if t["address"].lower() == order.token.lower()), 18)
     timeline = [
         TimelineEntry(
-            event=e.name, block_number=e.block_number, timestamp=e.timestamp, tx_hash=e.tx_hash,
-            log_index=e.log_index, args=e.args,
+            event=e.name,
+            block_number=e.block_number,
+            timestamp=e.timestamp,
+            tx_hash=e.tx_hash,
+            log_index=e.log_index,
+            args=e.args,
         )
         for e in service.order_timeline(session, order_id)
     ]
@@ -133,7 +149,9 @@ def get_order(order_id: Id, session: SessionDep, chain: ChainDep) -> OrderDetail
 
 
 @router.get(
-    "/me/orders", response_model=OrderPage, summary="The signed-in user's orders",
+    "/me/orders",
+    response_model=OrderPage,
+    summary="The signed-in user's orders",
     responses={400: {"description": "Account without a wallet"}, 401: {"description": "Not signed in"}},
 )
 def my_orders(
@@ -145,7 +163,7 @@ def my_orders(
     offset: Offset = 0,
 ) -> OrderPage:
     if user.address is None:
-        raise HTTPException(400, "this account has no wallet address; sign in with a wallet")
+        raise DomainError(400, "this account has no wallet address; sign in with a wallet")
     orders, total = service.orders_of(session, user.address, role=role, status=status, limit=limit, offset=offset)
     return OrderPage(items=[OrderPublic.of(o) for o in orders], total=total, limit=limit, offset=offset)
 

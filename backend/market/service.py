@@ -7,8 +7,9 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
 from backend.chain.models import ChainEvent
-from backend.market.models import ENDED_STATUSES, Ad, Order
+from backend.market.models import Ad, Order
 from backend.market.schemas import AdPage, AdPublic, AdWithStats, TraderStats
+from backend.protocol import ENDED_STATUSES, OrderStatus
 
 AD_FIELDS = tuple(AdPublic.model_fields)
 
@@ -83,9 +84,7 @@ def trader_stats_many(session: Session, addresses: set[str]) -> dict[str, Trader
     """Stats for several traders in one query (the ads list shows one per seller)."""
     if not addresses:
         return {}
-    orders = session.exec(
-        select(Order).where(or_(Order.seller.in_(addresses), Order.buyer.in_(addresses)))
-    ).all()
+    orders = session.exec(select(Order).where(or_(Order.seller.in_(addresses), Order.buyer.in_(addresses)))).all()
     mine: dict[str, list[Order]] = {a: [] for a in addresses}
     for order in orders:
         for party in {order.seller, order.buyer} & addresses:
@@ -96,10 +95,8 @@ def trader_stats_many(session: Session, addresses: set[str]) -> dict[str, Trader
 def stats_from_orders(address: str, orders) -> TraderStats:
     """Completed trades, completion rate and median release time, from chain events only."""
     ended = [o for o in orders if o.status in ENDED_STATUSES]
-    completed = [o for o in ended if o.status == "RELEASED"]
-    release_times = [
-        o.ended_at - o.paid_at for o in completed if o.seller == address and o.paid_at is not None
-    ]
+    completed = [o for o in ended if o.status == OrderStatus.RELEASED]
+    release_times = [o.ended_at - o.paid_at for o in completed if o.seller == address and o.paid_at is not None]
     return TraderStats(
         address=address,
         completed_trades=len(completed),
@@ -140,6 +137,6 @@ def orders_of(
 
 def seconds_to_deadline(order: Order, now: int | None = None) -> int | None:
     """Time left to pay, by the chain's clock when given (it decides), else the wall clock."""
-    if order.status != "OPEN":
+    if order.status != OrderStatus.OPEN:
         return None
     return max(0, order.deadline - int(now if now is not None else time.time()))

@@ -7,8 +7,10 @@ only through the transcript (the client reloads on reconnect), like Notification
 import asyncio
 import threading
 from collections import defaultdict
+from typing import Annotated
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
+from starlette.requests import HTTPConnection
 
 
 class ChatRooms:
@@ -54,3 +56,10 @@ def rooms_of(app: FastAPI) -> ChatRooms:
         if rooms is None:
             rooms = app.state.chat_rooms = ChatRooms()
     return rooms
+
+
+def get_rooms(connection: HTTPConnection) -> ChatRooms:
+    return rooms_of(connection.app)
+
+
+RoomsDep = Annotated[ChatRooms, Depends(get_rooms)]

@@ -5,17 +5,19 @@ import json
 from typing import Annotated
 
 import anyio
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Request, WebSocket
+from fastapi import APIRouter, Depends, Path, WebSocket
 from pydantic import ValidationError
+from sqlalchemy import Engine
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from backend.auth.deps import CurrentUser, websocket_user
 from backend.chain.deps import ChainDep
-from backend.db import SessionDep
+from backend.db import EngineDep, SessionDep
+from backend.errors import DomainError
 from backend.negotiation import service, transcript
-from backend.negotiation.rooms import put_nowait, rooms_of
+from backend.negotiation.rooms import ChatRooms, RoomsDep, put_nowait
 from backend.negotiation.schemas import (
     ChatHead,
     ChatHistoryFrame,
@@ -25,6 +27,8 @@ from backend.negotiation.schemas import (
     ChatTranscript,
     ChatVerification,
 )
+from backend.notifications.deps import HubDep
+from backend.notifications.hub import NotificationHub
 
 router = APIRouter(
     prefix="/orders/{order_id}/chat",
@@ -41,10 +45,7 @@ MAX_FRAME_CHARS = 16_384
 
 
 def get_channel(order_id: OrderId, user: CurrentUser, session: SessionDep, chain: ChainDep) -> service.Channel:
-    try:
-        return service.open_channel(session, chain=chain, user=user, order_id=order_id)
-    except service.ChannelError as exc:
-        raise HTTPException(exc.status, exc.detail) from None
+    return service.open_channel(session, chain=chain, user=user, order_id=order_id)
 
 
 ChannelDep = Annotated[service.Channel, Depends(get_channel)]
@@ -60,11 +61,12 @@ def _transcript(session: Session, order_id: int) -> ChatTranscript:
     )
 
 
-def _post(session: Session, app: FastAPI, channel: service.Channel, body: str) -> ChatMessagePublic:
+def _post(
+    session: Session, rooms: ChatRooms, hub: NotificationHub, channel: service.Channel, body: str
+) -> ChatMessagePublic:
     """Append, then push to the order's sockets and the other parties' notification pages."""
     message = ChatMessagePublic.of(service.append_message(session, channel=channel, body=body))
-    rooms_of(app).publish(message.order_id, ChatMessageFrame(message=message).model_dump(mode="json"))
-    hub = app.state.hub
+    rooms.publish(message.order_id, ChatMessageFrame(message=message).model_dump(mode="json"))
     for address in service.recipients(channel):
         hub.publish(address, {"type": "chat", "order_id": message.order_id, "seq": message.seq})
     return message
@@ -77,12 +79,9 @@ def read_chat(channel: ChannelDep, session: SessionDep) -> ChatTranscript:
 
 @router.post("", response_model=ChatMessagePublic, status_code=201, summary="Post a chat message")
 def post_chat(
-    payload: ChatMessageCreate, channel: ChannelDep, session: SessionDep, request: Request
+    payload: ChatMessageCreate, channel: ChannelDep, session: SessionDep, rooms: RoomsDep, hub: HubDep
 ) -> ChatMessagePublic:
-    try:
-        return _post(session, request.app, channel, payload.body)
-    except service.ChannelError as exc:
-        raise HTTPException(exc.status, exc.detail) from None
+    return _post(session, rooms, hub, channel, payload.body)
 
 
 @router.get("/head", response_model=ChatHead, summary="The transcript head, for dispute evidence")
@@ -106,7 +105,9 @@ def verify_chat(channel: ChannelDep, session: SessionDep) -> ChatVerification:
 
 
 @router.websocket("/ws")
-async def chat_socket(websocket: WebSocket, order_id: int) -> None:
+async def chat_socket(
+    websocket: WebSocket, order_id: int, engine: EngineDep, chain: ChainDep, rooms: RoomsDep, hub: HubDep
+) -> None:
     """Live chat: a `history` frame on connect, then `message` frames as anyone posts.
 
     Send `{"body": "..."}`; a bad frame gets `{"type": "error", "detail": ...}` and the
@@ -114,28 +115,26 @@ async def chat_socket(websocket: WebSocket, order_id: int) -> None:
     4404 (unknown order) or 4503 (chain unreachable for the arbitrator check), after
     accepting, so that browsers see the code.
     """
-    app = websocket.app
     await websocket.accept()
 
     def open_channel() -> service.Channel:
-        with Session(app.state.engine) as session:
+        with Session(engine) as session:
             user = websocket_user(websocket, session)
-            channel = service.open_channel(session, chain=app.state.chain, user=user, order_id=order_id)
+            channel = service.open_channel(session, chain=chain, user=user, order_id=order_id)
             session.expunge_all()  # the socket outlives this session; keep the loaded rows
             return channel
 
     try:
         channel = await run_in_threadpool(open_channel)
-    except service.ChannelError as exc:
-        await websocket.close(code=4000 + exc.status, reason=exc.detail[:120])  # close reasons fit 123 bytes
+    except DomainError as exc:
+        await websocket.close(code=exc.close_code, reason=exc.detail[:120])  # close reasons fit 123 bytes
         return
 
-    rooms = rooms_of(app)
     # Join before reading the history so nothing posted in between is missed; the pump
     # skips what the history already holds.
     queue = rooms.join(order_id)
     try:
-        history = await run_in_threadpool(_history, app, order_id)
+        history = await run_in_threadpool(_history, engine, order_id)
         await websocket.send_json(history.model_dump(mode="json"))
         last_seq = history.messages[-1].seq if history.messages else 0
 
@@ -154,7 +153,7 @@ async def chat_socket(websocket: WebSocket, order_id: int) -> None:
 
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(pump)
-            await _receive_loop(websocket, app, channel, queue)
+            await _receive_loop(websocket, engine, rooms, hub, channel, queue)
             tasks.cancel_scope.cancel()
     except WebSocketDisconnect:
         pass
@@ -167,13 +166,18 @@ async def chat_socket(websocket: WebSocket, order_id: int) -> None:
                 pass
 
 
-def _history(app: FastAPI, order_id: int) -> ChatHistoryFrame:
-    with Session(app.state.engine) as session:
+def _history(engine: Engine, order_id: int) -> ChatHistoryFrame:
+    with Session(engine) as session:
         return ChatHistoryFrame(**_transcript(session, order_id).model_dump())
 
 
 async def _receive_loop(
-    websocket: WebSocket, app: FastAPI, channel: service.Channel, queue: asyncio.Queue
+    websocket: WebSocket,
+    engine: Engine,
+    rooms: ChatRooms,
+    hub: NotificationHub,
+    channel: service.Channel,
+    queue: asyncio.Queue,
 ) -> None:
     """Until the client leaves: parse, persist and broadcast each frame.
 
@@ -184,8 +188,8 @@ async def _receive_loop(
         put_nowait(queue, {"type": "error", "detail": detail})
 
     def persist(body: str) -> None:
-        with Session(app.state.engine) as session:
-            _post(session, app, channel, body)
+        with Session(engine) as session:
+            _post(session, rooms, hub, channel, body)
 
     while True:
         frame = await websocket.receive()
@@ -218,5 +222,5 @@ async def _receive_loop(
             continue
         try:
             await run_in_threadpool(persist, payload.body)
-        except service.ChannelError as exc:
+        except DomainError as exc:
             error(exc.detail)

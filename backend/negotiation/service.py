@@ -10,26 +10,19 @@ from sqlmodel import Session, select
 
 from backend.auth.models import User
 from backend.chain.deps import ChainContext
+from backend.errors import DomainError
 from backend.market.models import Order
 from backend.negotiation import transcript
 from backend.negotiation.models import ChatMessage
+from backend.protocol import OrderStatus
 
 ARBITRATOR_ROLE = keccak(text="ARBITRATOR_ROLE")
-ARBITRATED_STATUSES = ("DISPUTED", "RESOLVED")
+ARBITRATED_STATUSES = (OrderStatus.DISPUTED, OrderStatus.RESOLVED)
 MAX_ORDER_ID = 2**63 - 1
 APPEND_ATTEMPTS = 8
 # Striped by order: appends in this process queue up instead of colliding; the unique
 # constraint still settles races with other processes.
 _APPEND_LOCKS = tuple(threading.Lock() for _ in range(64))
-
-
-class ChannelError(Exception):
-    """Refusal with an HTTP status; WebSockets close with 4000 + status."""
-
-    def __init__(self, status: int, detail: str):
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
 
 
 @dataclass
@@ -45,27 +38,27 @@ class Channel:
 
 def open_channel(session: Session, *, chain: ChainContext, user: User | None, order_id: int) -> Channel:
     if user is None:
-        raise ChannelError(401, "sign in first")
+        raise DomainError(401, "sign in first")
     order = session.get(Order, order_id) if 1 <= order_id <= MAX_ORDER_ID else None
     if order is None:
-        raise ChannelError(404, f"order {order_id} not found")
+        raise DomainError(404, f"order {order_id} not found")
     address = (user.address or "").lower()
     if address and address == order.buyer.lower():
         return Channel(order=order, user=user, role="buyer")
     if address and address == order.seller.lower():
         return Channel(order=order, user=user, role="seller")
     if order.status not in ARBITRATED_STATUSES:
-        raise ChannelError(403, "only the order's buyer and seller may use its chat until a dispute is opened")
+        raise DomainError(403, "only the order's buyer and seller may use its chat until a dispute is opened")
     if user.has_role("admin") or (address and _is_arbitrator(chain, user.address)):
         return Channel(order=order, user=user, role="arbitrator")
-    raise ChannelError(403, "only the order's buyer, seller or an arbitrator may use its chat")
+    raise DomainError(403, "only the order's buyer, seller or an arbitrator may use its chat")
 
 
 def _is_arbitrator(chain: ChainContext, address: str) -> bool:
     try:
         return bool(chain.contract("OtcEscrow").functions.hasRole(ARBITRATOR_ROLE, address).call())
     except Exception as exc:  # an unreachable node must not become a 500
-        raise ChannelError(503, "cannot reach the chain to check the arbitrator role; try again") from exc
+        raise DomainError(503, "cannot reach the chain to check the arbitrator role; try again") from exc
 
 
 def messages_of(session: Session, *, order_id: int) -> list[ChatMessage]:
@@ -86,7 +79,7 @@ def append_message(session: Session, *, channel: Channel, body: str) -> ChatMess
     loser rolls back and rebuilds on the new head, so this holds across processes too.
     """
     if not channel.user.address:
-        raise ChannelError(400, "this account has no wallet address; sign in with a wallet to post")
+        raise DomainError(400, "this account has no wallet address; sign in with a wallet to post")
     order_id, sender = channel.order.id, channel.user.address
     with _APPEND_LOCKS[order_id % len(_APPEND_LOCKS)]:
         for _ in range(APPEND_ATTEMPTS):
@@ -108,7 +101,7 @@ def append_message(session: Session, *, channel: Channel, body: str) -> ChatMess
                 continue
             session.refresh(message)
             return message
-    raise ChannelError(503, "too many messages at once on this order; try again")
+    raise DomainError(503, "too many messages at once on this order; try again")
 
 
 def recipients(channel: Channel) -> list[str]:

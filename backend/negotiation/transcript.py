@@ -60,8 +60,12 @@ def verify(messages: Iterable[StoredMessage]) -> tuple[bool, int | None]:
             return False, message.seq
         try:
             recomputed = message_hash(
-                order_id=message.order_id, seq=message.seq, sender=message.sender,
-                created_at=message.created_at, body=message.body, prev_hash=message.prev_hash,
+                order_id=message.order_id,
+                seq=message.seq,
+                sender=message.sender,
+                created_at=message.created_at,
+                body=message.body,
+                prev_hash=message.prev_hash,
             )
         except (EncodingError, ValueError, TypeError, OverflowError):  # a field tampered into something unencodable
             return False, message.seq

@@ -3,12 +3,13 @@
 from sqlmodel import Session
 
 from backend.chain.models import ChainEvent
-from backend.chain.projections import add, get, on, register_tables
+from backend.chain.projections import Projection, add, get
 from backend.nodes.models import Authority, NodeProposal, NodeRecord
 
-register_tables(Authority, NodeRecord, NodeProposal)
-
 REGISTRY = "NodeRegistry"
+
+projection = Projection("nodes", tables=[Authority, NodeRecord, NodeProposal])
+on = projection.on
 
 
 @on(REGISTRY, "AuthorityAdded")

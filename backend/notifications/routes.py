@@ -1,5 +1,6 @@
 """HTTP and WebSocket routes of the notifications domain."""
 
+import contextlib
 import json
 
 import anyio
@@ -9,12 +10,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocketState
 
 from backend.auth.deps import websocket_user
+from backend.db import EngineDep
+from backend.notifications.deps import HubDep
 
 router = APIRouter(prefix="/notifications", tags=["notifications"])
 
 
 @router.websocket("/ws")
-async def notifications_socket(websocket: WebSocket) -> None:
+async def notifications_socket(websocket: WebSocket, engine: EngineDep, hub: HubDep) -> None:
     """Pushes for the signed-in wallet: chain events of its orders and ads, chat messages.
 
     First frame: `{"type": "subscribed", "address"}`. Then each push is one JSON object
@@ -22,11 +25,10 @@ async def notifications_socket(websocket: WebSocket) -> None:
     the client are ignored. Closes with 4401 when not signed in and 4403 for an account
     without a wallet address (pushes are addressed to wallets).
     """
-    app = websocket.app
     await websocket.accept()
 
     def address_of_caller() -> tuple[bool, str | None]:
-        with Session(app.state.engine) as session:
+        with Session(engine) as session:
             user = websocket_user(websocket, session)
             return user is not None, user.address if user is not None else None
 
@@ -38,7 +40,6 @@ async def notifications_socket(websocket: WebSocket) -> None:
         await websocket.close(code=4403, reason="this account has no wallet address")
         return
 
-    hub = app.state.hub
     queue = hub.subscribe(address)
     try:
         # Tells the client that pushes from now on reach it (nothing is replayed).
@@ -60,7 +61,5 @@ async def notifications_socket(websocket: WebSocket) -> None:
     finally:
         hub.unsubscribe(address, queue)
         if websocket.client_state == WebSocketState.CONNECTED:
-            try:
+            with contextlib.suppress(RuntimeError):
                 await websocket.close()
-            except RuntimeError:
-                pass

@@ -1,10 +1,10 @@
 """Gasless actions: prepare the EIP-712 payload to sign, then submit the signature and the
 desk's relayer node sends the transaction and pays its gas."""
 
-from fastapi import APIRouter, HTTPException, Request
-from requests.exceptions import RequestException
+from fastapi import APIRouter
 
 from backend.chain.deps import ChainDep
+from backend.deps import SettingsDep
 from backend.relay import service
 from backend.relay.schemas import RelayPrepared, RelayPrepareRequest, RelayResult, RelaySubmitRequest
 
@@ -22,12 +22,7 @@ router = APIRouter(prefix="/relay", tags=["relay"])
     },
 )
 def prepare(body: RelayPrepareRequest, chain: ChainDep) -> RelayPrepared:
-    try:
-        return service.prepare(chain=chain, action=body.action, order_id=body.order_id, payment_ref=body.payment_ref)
-    except service.RelayError as err:
-        raise HTTPException(err.status_code, err.detail) from None
-    except RequestException:
-        raise HTTPException(503, "the chain node is unreachable: try again shortly") from None
+    return service.prepare(chain=chain, action=body.action, order_id=body.order_id, payment_ref=body.payment_ref)
 
 
 @router.post(
@@ -41,11 +36,6 @@ def prepare(body: RelayPrepareRequest, chain: ChainDep) -> RelayPrepared:
         503: {"description": "the relayer is not authorized or cannot send, or the chain node is unreachable"},
     },
 )
-def submit(body: RelaySubmitRequest, chain: ChainDep, request: Request) -> RelayResult:
-    key = request.app.state.settings.relayer_private_key.get_secret_value()
-    try:
-        return service.submit(chain=chain, relayer_key=key, request=body)
-    except service.RelayError as err:
-        raise HTTPException(err.status_code, err.detail) from None
-    except RequestException:
-        raise HTTPException(503, "the chain node is unreachable: try again shortly") from None
+def submit(body: RelaySubmitRequest, chain: ChainDep, settings: SettingsDep) -> RelayResult:
+    key = settings.relayer_private_key.get_secret_value()
+    return service.submit(chain=chain, relayer_key=key, request=body)

@@ -15,6 +15,8 @@ from eth_utils import to_checksum_address
 from web3.exceptions import ContractLogicError, TimeExhausted
 
 from backend.chain.deps import ChainContext
+from backend.errors import DomainError
+from backend.protocol import OrderStatus, StatusCode
 from backend.relay.schemas import (
     RelayAction,
     RelayPrepared,
@@ -31,9 +33,12 @@ SIGNATURE_TTL_SECONDS = 10 * 60
 RECEIPT_TIMEOUT_SECONDS = 30
 ZERO_ADDRESS = "0x" + "00" * 20
 
-# OtcEscrow order statuses (STATUS_* constants).
-STATUS_NAMES = {1: "open", 2: "paid", 3: "released", 4: "cancelled", 5: "disputed", 6: "resolved"}
-ALLOWED_STATUSES: dict[str, set[int]] = {"mark_paid": {1}, "release": {1, 2}, "cancel": {1, 2}}
+_KNOWN_CODES = {code.value for code in StatusCode}
+ALLOWED_STATUSES: dict[str, set[OrderStatus]] = {
+    "mark_paid": {OrderStatus.OPEN},
+    "release": {OrderStatus.OPEN, OrderStatus.PAID},
+    "cancel": {OrderStatus.OPEN, OrderStatus.PAID},
+}
 PAST_TENSE = {"mark_paid": "marked paid", "release": "released", "cancel": "cancelled"}
 
 PRIMARY_TYPES = {"mark_paid": "MarkPaid", "release": "Release", "cancel": "Cancel"}
@@ -53,13 +58,6 @@ _UNAVAILABLE_REASONS = ("relayer not authorized",)
 # One lock per relayer address: two relays must not take the same account nonce.
 _send_locks: dict[str, threading.Lock] = {}
 _send_locks_guard = threading.Lock()
-
-
-class RelayError(Exception):
-    def __init__(self, status_code: int, detail: str):
-        super().__init__(detail)
-        self.status_code = status_code
-        self.detail = detail
 
 
 @dataclass(frozen=True)
@@ -82,7 +80,7 @@ def order_parties(*, chain: ChainContext, order_id: int) -> OrderParties:
     escrow = chain.contract("OtcEscrow")
     buyer, status, _deadline, _paid_at, ad_id, *_ = escrow.functions.orders(order_id).call(block_identifier="pending")
     if buyer == ZERO_ADDRESS:
-        raise RelayError(404, f"order {order_id} not found on chain")
+        raise DomainError(404, f"order {order_id} not found on chain")
     seller = escrow.functions.ads(ad_id).call(block_identifier="pending")[0]
     return OrderParties(order_id, to_checksum_address(buyer), to_checksum_address(seller), status)
 
@@ -134,10 +132,10 @@ def submit(*, chain: ChainContext, relayer_key: str, request: RelaySubmitRequest
     recovered = _recover_signer(chain, request)
     if recovered != expected:
         role = parties.role_for(request.action)
-        raise RelayError(400, f"signature is not from the order's {role} ({expected}): it recovers to {recovered}")
+        raise DomainError(400, f"signature is not from the order's {role} ({expected}): it recovers to {recovered}")
     now = _chain_time(chain)
     if request.deadline <= now:
-        raise RelayError(400, f"signature expired: its deadline {request.deadline} is not after chain time {now}")
+        raise DomainError(400, f"signature expired: its deadline {request.deadline} is not after chain time {now}")
 
     relayer = Account.from_key(relayer_key)
     w3 = chain.w3
@@ -161,7 +159,7 @@ def submit(*, chain: ChainContext, relayer_key: str, request: RelaySubmitRequest
             tx_hash = w3.eth.send_raw_transaction(relayer.sign_transaction(tx).raw_transaction)
         except Exception as err:  # the node refused it: funds, fees, connectivity
             log.exception("relay send failed")
-            raise RelayError(503, f"the relayer could not send the transaction: {err}") from None
+            raise DomainError(503, f"the relayer could not send the transaction: {err}") from None
 
     result = RelayResult(tx_hash=tx_hash.to_0x_hex(), status="submitted", signer=expected, relayer=relayer.address)
     try:
@@ -169,7 +167,7 @@ def submit(*, chain: ChainContext, relayer_key: str, request: RelaySubmitRequest
     except TimeExhausted:
         return result  # sent and paid for: the hash lets the client follow it
     if receipt["status"] != 1:
-        raise RelayError(409, f"transaction {result.tx_hash} reverted on chain: the order changed while it was sent")
+        raise DomainError(409, f"transaction {result.tx_hash} reverted on chain: the order changed while it was sent")
     return result.model_copy(update={"status": "mined", "block_number": receipt["blockNumber"]})
 
 
@@ -178,9 +176,10 @@ def submit(*, chain: ChainContext, relayer_key: str, request: RelaySubmitRequest
 
 def _check_status(parties: OrderParties, action: RelayAction) -> None:
     # Nobody should sign an action the escrow would refuse anyway.
-    if parties.status not in ALLOWED_STATUSES[action]:
-        state = STATUS_NAMES.get(parties.status, str(parties.status))
-        raise RelayError(409, f"order {parties.order_id} is {state}: it cannot be {PAST_TENSE[action]}")
+    status = OrderStatus.from_code(parties.status) if parties.status in _KNOWN_CODES else None
+    if status not in ALLOWED_STATUSES[action]:
+        state = status.lower() if status else str(parties.status)
+        raise DomainError(409, f"order {parties.order_id} is {state}: it cannot be {PAST_TENSE[action]}")
 
 
 def _recover_signer(chain: ChainContext, request: RelaySubmitRequest) -> str:
@@ -195,19 +194,19 @@ def _recover_signer(chain: ChainContext, request: RelaySubmitRequest) -> str:
     try:
         return Account.recover_message(encode_typed_data(full_message=data), signature=request.signature)
     except Exception:  # r/s/v out of range: no key signed this
-        raise RelayError(400, "signature is not valid: no signer can be recovered from it") from None
+        raise DomainError(400, "signature is not valid: no signer can be recovered from it") from None
 
 
 def _check_nonce(escrow, signer: str, nonce: int) -> None:
     current = escrow.functions.nonces(signer).call(block_identifier="pending")
     if nonce < current:
-        raise RelayError(
+        raise DomainError(
             409,
             f"nonce already used: this signed action was relayed before (the signer's next nonce is {current}); "
             "prepare and sign a new one",
         )
     if nonce > current:
-        raise RelayError(400, f"nonce {nonce} is not the signer's next nonce ({current}): prepare a new action")
+        raise DomainError(400, f"nonce {nonce} is not the signer's next nonce ({current}): prepare a new action")
 
 
 def _escrow_call(escrow, request: RelaySubmitRequest):
@@ -231,10 +230,10 @@ def _simulate(call, relayer: str) -> int:
     except ContractLogicError as err:
         reason = _revert_reason(err)
         if any(r in reason for r in _UNAVAILABLE_REASONS):
-            raise RelayError(503, reason) from None
+            raise DomainError(503, reason) from None
         if any(r in reason for r in _BAD_REQUEST_REASONS):
-            raise RelayError(400, reason) from None
-        raise RelayError(409, reason) from None
+            raise DomainError(400, reason) from None
+        raise DomainError(409, reason) from None
 
 
 def _revert_reason(err: ContractLogicError) -> str:

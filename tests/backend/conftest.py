@@ -64,6 +64,21 @@ def indexer(client):
 
 
 @pytest.fixture
+def make_indexer(client):
+    """Another indexer on the app's database and chain, as a second process would have."""
+    from backend.chain.indexer import Indexer
+    from backend.projections import all_projections
+
+    state = client.app.state
+
+    def make(**options):
+        options.setdefault("projections", all_projections())
+        return Indexer(engine=state.engine, w3=state.chain.w3, deployment=state.chain.deployment, **options)
+
+    return make
+
+
+@pytest.fixture
 def sync(indexer):
     """Index everything up to the head; returns the number of new events."""
     return indexer.catch_up
@@ -106,10 +121,29 @@ def login_as(client):
 
 @pytest.fixture
 def create_ad(escrow, token, seller):
-    def create(amount=1_000 * UNIT, *, sender=None, price=PRICE, fiat=USD, min_amount=10 * UNIT,
-               max_amount=500 * UNIT, payment_window=HOUR, payment_methods=0b101):
-        tx = escrow.create_ad(token, amount, price, fiat, min_amount, max_amount, payment_window,
-                              payment_methods, TERMS_HASH, sender=sender or seller)
+    def create(
+        amount=1_000 * UNIT,
+        *,
+        sender=None,
+        price=PRICE,
+        fiat=USD,
+        min_amount=10 * UNIT,
+        max_amount=500 * UNIT,
+        payment_window=HOUR,
+        payment_methods=0b101,
+    ):
+        tx = escrow.create_ad(
+            token,
+            amount,
+            price,
+            fiat,
+            min_amount,
+            max_amount,
+            payment_window,
+            payment_methods,
+            TERMS_HASH,
+            sender=sender or seller,
+        )
         return tx.decode_logs(escrow.AdCreated)[0].ad_id
 
     return create

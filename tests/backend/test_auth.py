@@ -1,6 +1,6 @@
 """Auth: Sign-In with Ethereum, staff passwords with lockout, sessions, roles."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from argon2 import PasswordHasher
@@ -26,7 +26,7 @@ def cheap_argon2(monkeypatch):
 
 
 def iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @pytest.fixture
@@ -49,7 +49,7 @@ def siwe(client, nonce):
             version="1",
             chain_id=nonce["chain_id"],
             nonce=nonce["nonce"],
-            issued_at=iso(datetime.now(timezone.utc)),
+            issued_at=iso(datetime.now(UTC)),
         )
         fields.update(overrides)
         text = SiweMessage(**{k: v for k, v in fields.items() if v is not None}).prepare_message()
@@ -93,13 +93,13 @@ def test_nonce__shape_and_stored(client, nonce, db, manifest):
     assert nonce["nonce"].isalnum() and len(nonce["nonce"]) >= 8
     assert nonce["chain_id"] == manifest["chain_id"] and nonce["domains"] == ["testserver"]
     expires = datetime.fromisoformat(nonce["expires_at"])
-    assert timedelta(seconds=250) < expires - datetime.now(timezone.utc) <= timedelta(seconds=300)
+    assert timedelta(seconds=250) < expires - datetime.now(UTC) <= timedelta(seconds=300)
     assert db.get(SiweNonce, nonce["nonce"]).used is False
     assert client.get("/api/auth/nonce").json()["nonce"] != nonce["nonce"]
 
 
 def test_nonce__expired_ones_swept(client, nonce, db, monkeypatch):
-    later = datetime.now(timezone.utc) + timedelta(seconds=400)
+    later = datetime.now(UTC) + timedelta(seconds=400)
     monkeypatch.setattr(service, "now", lambda: later)
     fresh = client.get("/api/auth/nonce").json()["nonce"]
     assert [n.nonce for n in db.exec(select(SiweNonce)).all()] == [fresh]
@@ -140,7 +140,7 @@ def test_siwe__unknown_nonce(client, siwe, buyer):
 
 def test_siwe__expired_nonce(client, siwe, buyer, monkeypatch):
     message, signature = siwe(buyer)
-    later = datetime.now(timezone.utc) + timedelta(seconds=301)
+    later = datetime.now(UTC) + timedelta(seconds=301)
     monkeypatch.setattr(service, "now", lambda: later)
     refused(sign_in(client, message, signature), 401, "nonce expired")
 
@@ -158,22 +158,22 @@ def test_siwe__wrong_chain_id(client, siwe, buyer, nonce):
 
 
 def test_siwe__expired_message(client, siwe, buyer):
-    past = datetime.now(timezone.utc) - timedelta(seconds=5)
+    past = datetime.now(UTC) - timedelta(seconds=5)
     refused(sign_in(client, *siwe(buyer, expiration_time=iso(past))), 401, "expired")
 
 
 def test_siwe__not_before_in_future(client, siwe, buyer):
-    soon = datetime.now(timezone.utc) + timedelta(minutes=5)
+    soon = datetime.now(UTC) + timedelta(minutes=5)
     refused(sign_in(client, *siwe(buyer, not_before=iso(soon))), 401, "not valid yet")
 
 
 def test_siwe__issued_in_future(client, siwe, buyer):
-    soon = datetime.now(timezone.utc) + timedelta(minutes=5)
+    soon = datetime.now(UTC) + timedelta(minutes=5)
     refused(sign_in(client, *siwe(buyer, issued_at=iso(soon))), 401, "in the future")
 
 
 def test_siwe__issued_too_long_ago(client, siwe, buyer):
-    old = datetime.now(timezone.utc) - timedelta(hours=1)
+    old = datetime.now(UTC) - timedelta(hours=1)
     refused(sign_in(client, *siwe(buyer, issued_at=iso(old))), 401, "too old")
 
 
@@ -255,7 +255,7 @@ def test_login__lockout_then_unlock(client, staff, monkeypatch):
     # The right password does not open a locked account.
     refused(login(client), 423, "locked until")
 
-    later = datetime.now(timezone.utc) + timedelta(seconds=61)
+    later = datetime.now(UTC) + timedelta(seconds=61)
     monkeypatch.setattr(service, "now", lambda: later)
     assert login(client).status_code == 200
 
@@ -368,8 +368,15 @@ def test_users__list_paginated(client, login_as, admin, buyer, seller, other):
 
 def test_openapi__documents_the_auth_routes(client):
     paths = client.get("/openapi.json").json()["paths"]
-    for path in ("/api/auth/nonce", "/api/auth/siwe", "/api/auth/login", "/api/auth/logout", "/api/auth/me",
-                 "/api/auth/users/roles", "/api/auth/users"):
+    for path in (
+        "/api/auth/nonce",
+        "/api/auth/siwe",
+        "/api/auth/login",
+        "/api/auth/logout",
+        "/api/auth/me",
+        "/api/auth/users/roles",
+        "/api/auth/users",
+    ):
         assert path in paths, path
     assert "SessionResponse" in str(paths["/api/auth/siwe"]["post"]["responses"]["200"])
 

@@ -12,8 +12,9 @@ def kinds(response):
 
 
 def test_search__tx_hash_decoded(client, escrow, token, seller):
-    tx = escrow.create_ad(token, 1_000 * UNIT, PRICE, USD, 10 * UNIT, 500 * UNIT, HOUR, 0b101, TERMS_HASH,
-                          sender=seller)
+    tx = escrow.create_ad(
+        token, 1_000 * UNIT, PRICE, USD, 10 * UNIT, 500 * UNIT, HOUR, 0b101, TERMS_HASH, sender=seller
+    )
     response = search(client, tx.txn_hash)
     assert response.status_code == 200, response.text
     body = response.json()
@@ -85,8 +86,9 @@ def test_search__kyc_attestation(client, sync, chain, kyc_registry, admin, buyer
 
 
 def test_search__block_number(client, sync, chain, escrow, token, seller):
-    tx = escrow.create_ad(token, 1_000 * UNIT, PRICE, USD, 10 * UNIT, 500 * UNIT, HOUR, 0b101, TERMS_HASH,
-                          sender=seller)
+    tx = escrow.create_ad(
+        token, 1_000 * UNIT, PRICE, USD, 10 * UNIT, 500 * UNIT, HOUR, 0b101, TERMS_HASH, sender=seller
+    )
     sync()
     for q in (str(tx.block_number), f"#{tx.block_number}", f"block {tx.block_number}", f"Block #{tx.block_number}"):
         response = search(client, q)
@@ -143,9 +145,12 @@ def test_search__nothing_found(client):
     assert response.status_code == 200
     body = response.json()
     assert body["results"] == [] and "no transaction or block" in body["message"]
-    for q, message in [("ad 999", "no ad numbered 999"), ("order 77", "no order numbered 77"),
-                       ("99999999", "no block, ad or order numbered 99999999"),
-                       ("9" * 40, "no block, ad or order")]:
+    for q, message in [
+        ("ad 999", "no ad numbered 999"),
+        ("order 77", "no order numbered 77"),
+        ("99999999", "no block, ad or order numbered 99999999"),
+        ("9" * 40, "no block, ad or order"),
+    ]:
         body = search(client, q).json()
         assert body["results"] == [] and message in body["message"], q
 

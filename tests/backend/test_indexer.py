@@ -1,13 +1,13 @@
 """The indexer against a real Anvil: checkpoint, idempotency, reorgs, block producers."""
 
 import pytest
+from conftest import UNIT
 from sqlmodel import Session, func, select
 
-from backend.chain import projections
-from backend.chain.indexer import Indexer
 from backend.chain.models import ChainEvent, ChainIncident, IndexedBlock
+from backend.chain.projections import Projection
 from backend.market.models import Ad, Order
-from conftest import UNIT
+from backend.projections import all_projections
 
 
 def chain_escrow_logs(client, escrow):
@@ -30,13 +30,19 @@ def assert_projection_matches_chain(db, escrow):
     for ad in db.exec(select(Ad)).all():
         on_chain = escrow.ads(ad.id)
         assert (ad.available, ad.locked, ad.price, ad.active, ad.closed) == (
-            on_chain.available, on_chain.locked, on_chain.price, on_chain.active, on_chain.closed,
+            on_chain.available,
+            on_chain.locked,
+            on_chain.price,
+            on_chain.active,
+            on_chain.closed,
         ), f"ad {ad.id}"
     statuses = {1: "OPEN", 2: "PAID", 3: "RELEASED", 4: "CANCELLED", 5: "DISPUTED", 6: "RESOLVED"}
     for order in db.exec(select(Order)).all():
         on_chain = escrow.orders(order.id)
         assert (order.status, order.amount, order.deadline) == (
-            statuses[on_chain.status], on_chain.amount, on_chain.deadline,
+            statuses[on_chain.status],
+            on_chain.amount,
+            on_chain.deadline,
         ), f"order {order.id}"
     assert db.exec(select(func.count(Ad.id))).one() == escrow.ad_count()
     assert db.exec(select(func.count(Order.id))).one() == escrow.order_count()
@@ -62,46 +68,111 @@ def test_catch_up__ingests_every_event_once(client, db, sync, escrow, create_ad,
     assert_projection_matches_chain(db, escrow)
 
 
-def test_restart_midway__resumes_from_checkpoint(client, db, escrow, create_ad, open_order, seller, buyer):
+def test_restart_midway__resumes_from_checkpoint(
+    client, db, escrow, create_ad, open_order, seller, buyer, make_indexer
+):
     trade_activity(escrow, create_ad, open_order, seller, buyer)
-    state = client.app.state
-    first = Indexer(engine=state.engine, w3=state.chain.w3, deployment=state.chain.deployment, window=3)
+    first = make_indexer(window=3)
     first.step()
     first.step()
     checkpoint = first.checkpoint()
     assert 0 < len(stored_events(db)) < len(chain_escrow_logs(client, escrow))
 
     # A new process: same database, no memory of the old one.
-    second = Indexer(engine=state.engine, w3=state.chain.w3, deployment=state.chain.deployment, window=3)
+    second = make_indexer(window=3)
     assert second.checkpoint() == checkpoint
     second.catch_up()
     assert stored_events(db) == chain_escrow_logs(client, escrow)
     assert_projection_matches_chain(db, escrow)
 
 
-def test_crash_inside_window__commits_nothing_of_it(client, db, escrow, create_ad, open_order, seller, buyer, monkeypatch):
+def test_crash_inside_window__commits_nothing_of_it(
+    client, db, escrow, create_ad, open_order, seller, buyer, make_indexer
+):
     trade_activity(escrow, create_ad, open_order, seller, buyer)
-    state = client.app.state
-    indexer = Indexer(engine=state.engine, w3=state.chain.w3, deployment=state.chain.deployment)
-    calls = {"n": 0}
-    real_apply = projections.apply
+    crashing = Projection("crashing")
 
-    def crash_on_fifth(session, event):
-        calls["n"] += 1
-        if calls["n"] == 5:
-            raise RuntimeError("killed")
-        real_apply(session, event)
+    @crashing.on("OtcEscrow", "OrderPaid")
+    def crash(session, event):
+        raise RuntimeError("killed")
 
-    monkeypatch.setattr(projections, "apply", crash_on_fifth)
     with pytest.raises(RuntimeError):
-        indexer.step()
+        make_indexer(projections=all_projections_and(crashing)).step()
     assert stored_events(db) == []
-    monkeypatch.setattr(projections, "apply", real_apply)
 
-    restarted = Indexer(engine=state.engine, w3=state.chain.w3, deployment=state.chain.deployment)
+    restarted = make_indexer()
     restarted.catch_up()
     assert stored_events(db) == chain_escrow_logs(client, escrow)
     assert_projection_matches_chain(db, escrow)
+
+
+def test_failing_window__reported_not_silent(client, db, escrow, create_ad, make_indexer):
+    """A bug in a projection keeps the window uncommitted, but the status route says so,
+    and the incident outlives the window's rollback, once per distinct error."""
+    create_ad()
+    broken = Projection("broken")
+
+    @broken.on("OtcEscrow", "AdCreated")
+    def explode(session, event):
+        raise ZeroDivisionError("a bug")
+
+    indexer = make_indexer(projections=all_projections_and(broken))
+    client.app.state.indexer = indexer
+    assert indexer.run_once() is None and indexer.run_once() is None
+    assert stored_events(db) == []
+    status = client.get("/api/chain/status").json()
+    assert status["error"] == "ZeroDivisionError: a bug" and status["error_since"]
+    incidents = db.exec(select(ChainIncident).where(ChainIncident.kind == "indexer_error")).all()
+    assert len(incidents) == 1 and "a bug" in incidents[0].detail
+    assert indexer.next_delay(0.25, 0.25) == 0.5  # backs off instead of spinning
+
+    indexer.projections = all_projections()  # the bug is fixed
+    assert indexer.run_once().events >= 1
+    assert client.get("/api/chain/status").json()["error"] is None
+
+
+def test_projection__handler_registered_twice_is_refused():
+    projection = Projection("twice")
+    projection.on("OtcEscrow", "AdCreated")(lambda session, event: None)
+    with pytest.raises(ValueError, match="already handles OtcEscrow.AdCreated"):
+        projection.on("OtcEscrow", "AdCreated")(lambda session, event: None)
+
+
+def test_refused_ad__later_events_recorded_not_stalling(
+    client, db, sync, chain, escrow, create_ad, open_order, admin, other, seller
+):
+    """An ad created in a refused block, topped up and ordered from in accepted blocks:
+    the indexer reaches the head, records what it could not place, and goes on."""
+    chain.provider.make_request("anvil_setCoinbase", [other.address])
+    try:
+        rogue_ad = create_ad()
+    finally:
+        chain.provider.make_request("anvil_setCoinbase", [admin.address])
+    escrow.top_up(rogue_ad, 5 * UNIT, sender=seller)
+    rogue_order = open_order(rogue_ad)
+    later_ad = create_ad()
+    sync()
+
+    db.expire_all()
+    assert client.get("/api/chain/status").json()["lag_blocks"] == 0
+    assert db.get(Ad, rogue_ad) is None and db.get(Order, rogue_order) is None
+    assert db.get(Ad, later_ad) is not None
+    gaps = db.exec(select(ChainIncident).where(ChainIncident.kind == "projection_gap")).all()
+    assert {g.detail.split(" not projected")[0] for g in gaps} == {"OtcEscrow.AdToppedUp", "OtcEscrow.OrderOpened"}
+    assert all(g.tx_hash and g.log_index is not None for g in gaps)
+    # A restart replays nothing twice, and a reorg's replay does not duplicate the gaps.
+    assert sync() == 0
+    indexer = client.app.state.indexer
+    indexer.projections.rebuild(db, on_missing=lambda event, missing: indexer._record_gap(db, event, missing))
+    db.flush()
+    assert len(db.exec(select(ChainIncident).where(ChainIncident.kind == "projection_gap")).all()) == 2
+
+
+def all_projections_and(extra: Projection):
+    from backend.chain.projections import Projections
+    from backend.projections import PROJECTIONS
+
+    return Projections([*PROJECTIONS, extra])
 
 
 def test_reorg__database_equals_chain_after(client, db, sync, chain, escrow, create_ad, open_order, seller, buyer):
@@ -176,9 +247,9 @@ def test_admitted_node__may_produce_blocks(client, db, sync, chain, escrow, node
     assert db.exec(select(func.count(IndexedBlock.number)).where(IndexedBlock.accepted == False)).one() == 0  # noqa: E712
 
 
-def test_confirmations__waits_behind_head(client, settings, escrow, create_ad, chain):
+def test_confirmations__waits_behind_head(client, settings, escrow, create_ad, chain, make_indexer):
     state = client.app.state
-    indexer = Indexer(engine=state.engine, w3=state.chain.w3, deployment=state.chain.deployment, confirmations=2)
+    indexer = make_indexer(confirmations=2)
     create_ad()
     indexer.catch_up()
     with Session(state.engine) as session:

@@ -1,8 +1,8 @@
 """Market API: ads from chain events, filters, sort, orders with timelines, trader stats."""
 
 import pytest
-
 from conftest import PRICE, UNIT
+from fastapi.testclient import TestClient
 
 
 def test_ads__listed_from_chain_events(client, sync, create_ad, seller):
@@ -39,15 +39,13 @@ def test_ads__cached_page_follows_the_index(client, sync, chain, escrow, create_
     assert ids(client.get("/api/ads")) == []
 
 
-def test_ads__cached_page_follows_an_indexer_in_another_process(client, create_ad):
+def test_ads__cached_page_follows_an_indexer_in_another_process(client, create_ad, make_indexer):
     """An indexer outside the app (`backend.cli index`) does not call the app: the cache
     notices the new index head in the database within `recheck_seconds`."""
-    from backend.chain.indexer import Indexer
-
     state = client.app.state
     assert ids(client.get("/api/ads")) == []
     ad_id = create_ad()
-    outside = Indexer(engine=state.engine, w3=state.chain.w3, deployment=state.chain.deployment)
+    outside = make_indexer()
     outside.catch_up()
     state.ads_cache.recheck_seconds = 0  # as if the recheck interval had passed
     assert ids(client.get("/api/ads")) == [ad_id]
@@ -218,3 +216,17 @@ def test_deployment__public_rpc_url_is_what_wallets_get(settings, token):
 def test_oversized_body__413(client):
     response = client.post("/api/auth/nonce", content=b"x" * 2_000_000, headers={"content-type": "application/json"})
     assert response.status_code == 413 and response.json()["detail"] == "request body too large"
+
+
+def test_start_up__anvil_relayer_key_refused_off_a_local_chain(settings, manifest, tmp_path, token):
+    import json
+
+    from backend.main import create_app
+
+    with open(manifest["path"]) as file:
+        remote = {**json.loads(file.read()), "chain_id": 11155111}
+    path = tmp_path / "11155111.json"
+    path.write_text(json.dumps(remote))
+    app = create_app(settings.model_copy(update={"manifest_path": path}))
+    with pytest.raises(RuntimeError, match="well-known relayer key"), TestClient(app):
+        pass

@@ -50,8 +50,9 @@ def dispute(escrow, buyer, order_id, sync):
 def _chain(order_id, bodies, sender="0x70997970C51812dc3A010C7d01b50e0d17dc79C8"):
     messages, prev = [], transcript.genesis(order_id)
     for seq, body in enumerate(bodies, start=1):
-        fields = dict(order_id=order_id, seq=seq, sender=sender, created_at=1_700_000_000 + seq, body=body,
-                      prev_hash=prev)
+        fields = dict(
+            order_id=order_id, seq=seq, sender=sender, created_at=1_700_000_000 + seq, body=body, prev_hash=prev
+        )
         message = ChatMessage(**fields, hash=transcript.message_hash(**fields))
         messages.append(message)
         prev = message.hash
@@ -116,8 +117,13 @@ def test_chat__head_changes_with_each_message_and_verifies(client, login_as, buy
     assert heads[0]["head"] == transcript.genesis(order_id)
     assert len({h["head"] for h in heads}) == 4
     result = client.get(chat(order_id, "/verify"), headers=headers).json()
-    assert result == {"order_id": order_id, "valid": True, "count": 3, "head": heads[-1]["head"],
-                      "first_invalid_seq": None}
+    assert result == {
+        "order_id": order_id,
+        "valid": True,
+        "count": 3,
+        "head": heads[-1]["head"],
+        "first_invalid_seq": None,
+    }
 
 
 def test_chat__tampered_message_fails_verification(client, db, login_as, buyer, seller, order_id):
@@ -193,8 +199,9 @@ def test_chat__arbitrator_joins_only_in_dispute(client, login_as, escrow, admin,
     assert client.get(chat(order_id, "/verify"), headers=headers).json()["valid"] is True
 
 
-def test_chat__app_admin_joins_dispute_but_not_strangers(client, login_as, escrow, buyer, other, relayer,
-                                                         order_id, sync):
+def test_chat__app_admin_joins_dispute_but_not_strangers(
+    client, login_as, escrow, buyer, other, relayer, order_id, sync
+):
     staff = login_as(relayer, roles=("admin",))
     stranger = login_as(other)
     assert client.get(chat(order_id), headers=staff).status_code == 403
@@ -235,8 +242,9 @@ def test_chat__concurrent_appends_get_distinct_seqs(client, db, buyer, seller, l
     assert seqs == list(range(1, 25))
 
 
-def test_chat__append_retries_when_another_process_took_the_seq(client, db, buyer, seller, login_as, order_id,
-                                                                 monkeypatch):
+def test_chat__append_retries_when_another_process_took_the_seq(
+    client, db, buyer, seller, login_as, order_id, monkeypatch
+):
     # Another process appends between our read of the head and our insert: the unique
     # (order_id, seq) constraint refuses ours, and the retry chains onto theirs.
     login_as(buyer)
@@ -248,8 +256,14 @@ def test_chat__append_retries_when_another_process_took_the_seq(client, db, buye
     def head_of_with_race(session, *, order_id):
         head = real_head_of(session, order_id=order_id)
         if not raced:
-            fields = dict(order_id=order_id, seq=1, sender=seller.address, created_at=1, body="theirs",
-                          prev_hash=transcript.genesis(order_id))
+            fields = dict(
+                order_id=order_id,
+                seq=1,
+                sender=seller.address,
+                created_at=1,
+                body="theirs",
+                prev_hash=transcript.genesis(order_id),
+            )
             raced.append(transcript.message_hash(**fields))
             with Session(client.app.state.engine) as elsewhere:
                 elsewhere.add(ChatMessage(**fields, hash=raced[0]))
@@ -258,8 +272,9 @@ def test_chat__append_retries_when_another_process_took_the_seq(client, db, buye
 
     monkeypatch.setattr(service, "head_of", head_of_with_race)
     with Session(client.app.state.engine) as session:
-        mine = service.append_message(session, channel=service.Channel(order=order, user=buyer_user, role="buyer"),
-                                      body="mine")
+        mine = service.append_message(
+            session, channel=service.Channel(order=order, user=buyer_user, role="buyer"), body="mine"
+        )
     assert mine.seq == 2 and mine.prev_hash == raced[0]
     result = client.get(chat(order_id, "/verify"), headers=login_as(buyer)).json()
     assert result["valid"] is True and result["count"] == 2
@@ -278,8 +293,10 @@ def ws_url(order_id, headers=None):
 def test_chat_ws__buyer_and_seller_talk(client, login_as, buyer, seller, order_id):
     buyer_headers, seller_headers = login_as(buyer), login_as(seller)
     client.post(chat(order_id), json={"body": "earlier"}, headers=buyer_headers)
-    with client.websocket_connect(ws_url(order_id, buyer_headers)) as buyer_ws, \
-            client.websocket_connect(ws_url(order_id, seller_headers)) as seller_ws:
+    with (
+        client.websocket_connect(ws_url(order_id, buyer_headers)) as buyer_ws,
+        client.websocket_connect(ws_url(order_id, seller_headers)) as seller_ws,
+    ):
         for ws in (buyer_ws, seller_ws):
             history = receive_json(ws)
             assert history["type"] == "history" and history["count"] == 1
@@ -346,8 +363,9 @@ def test_chat_ws__session_cookie_authenticates(client, login_as, seller, order_i
         client.cookies.clear()
 
 
-def test_chat_ws__arbitrator_refused_before_dispute_admitted_after(client, login_as, escrow, admin, buyer,
-                                                                    order_id, sync):
+def test_chat_ws__arbitrator_refused_before_dispute_admitted_after(
+    client, login_as, escrow, admin, buyer, order_id, sync
+):
     url = ws_url(order_id, login_as(admin, roles=("user",)))
     with client.websocket_connect(url) as ws:
         with pytest.raises(WebSocketDisconnect) as refused:

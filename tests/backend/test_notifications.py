@@ -27,8 +27,6 @@ def token_of(headers):
     return headers["Authorization"].removeprefix("Bearer ")
 
 
-
-
 def test_notifications__order_paid_pushed_to_buyer(client, login_as, sync, escrow, create_ad, open_order, buyer):
     order_id = open_order(create_ad())
     sync()
@@ -42,8 +40,9 @@ def test_notifications__order_paid_pushed_to_buyer(client, login_as, sync, escro
         assert push["args"]["buyer"].lower() == buyer.address.lower()
 
 
-def test_notifications__order_paid_pushed_to_seller_too(client, login_as, sync, escrow, create_ad, open_order, buyer,
-                                                        seller):
+def test_notifications__order_paid_pushed_to_seller_too(
+    client, login_as, sync, escrow, create_ad, open_order, buyer, seller
+):
     # OrderPaid names only the buyer; the seller is the one who must act on it.
     order_id = open_order(create_ad())
     sync()
@@ -55,8 +54,7 @@ def test_notifications__order_paid_pushed_to_seller_too(client, login_as, sync, 
         assert push["event"] == "OrderPaid" and push["order_id"] == order_id
 
 
-def test_notifications__others_orders_not_pushed(client, login_as, sync, escrow, create_ad, open_order, buyer,
-                                                 other):
+def test_notifications__others_orders_not_pushed(client, login_as, sync, escrow, create_ad, open_order, buyer, other):
     order_id = open_order(create_ad())
     sync()
     with client.websocket_connect(f"{URL}?token={token_of(login_as(other))}") as ws:
@@ -67,13 +65,14 @@ def test_notifications__others_orders_not_pushed(client, login_as, sync, escrow,
         assert receive_json(ws) == {"type": "probe"}  # the OrderPaid push, had it come, would be first
 
 
-def test_notifications__chat_message_notifies_other_party(client, login_as, sync, create_ad, open_order, buyer,
-                                                          seller):
+def test_notifications__chat_message_notifies_other_party(client, login_as, sync, create_ad, open_order, buyer, seller):
     order_id = open_order(create_ad())
     sync()
     buyer_headers = login_as(buyer)
-    with client.websocket_connect(f"{URL}?token={token_of(login_as(seller))}") as seller_ws, \
-            client.websocket_connect(f"{URL}?token={token_of(buyer_headers)}") as buyer_ws:
+    with (
+        client.websocket_connect(f"{URL}?token={token_of(login_as(seller))}") as seller_ws,
+        client.websocket_connect(f"{URL}?token={token_of(buyer_headers)}") as buyer_ws,
+    ):
         receive_json(seller_ws), receive_json(buyer_ws)
         posted = client.post(f"/api/orders/{order_id}/chat", json={"body": "paid"}, headers=buyer_headers)
         assert posted.status_code == 201
@@ -96,9 +95,8 @@ def test_notifications__unsubscribes_on_disconnect(client, login_as, buyer):
 
 @pytest.mark.parametrize("query", ["", "?token=bogus"])
 def test_notifications__requires_sign_in(client, query):
-    with client.websocket_connect(URL + query) as ws:
-        with pytest.raises(WebSocketDisconnect) as refused:
-            receive_json(ws)
+    with client.websocket_connect(URL + query) as ws, pytest.raises(WebSocketDisconnect) as refused:
+        receive_json(ws)
     assert refused.value.code == 4401
 
 
@@ -111,7 +109,6 @@ def test_notifications__account_without_wallet_refused(client, db):
     db.commit()
     db.refresh(user)
     token, _ = issue_session(db, user=user, ttl_seconds=60, method="password")
-    with client.websocket_connect(f"{URL}?token={token}") as ws:
-        with pytest.raises(WebSocketDisconnect) as refused:
-            receive_json(ws)
+    with client.websocket_connect(f"{URL}?token={token}") as ws, pytest.raises(WebSocketDisconnect) as refused:
+        receive_json(ws)
     assert refused.value.code == 4403

@@ -1,10 +1,9 @@
 """Relay: prepare an EIP-712 action, sign it with the user's key, submit it gaslessly."""
 
 import pytest
+from conftest import UNIT
 from eth_account import Account
 from eth_account.messages import encode_typed_data
-
-from conftest import UNIT
 
 REF = "0x" + "5a" * 32
 
@@ -146,8 +145,13 @@ def test_relay__deadline_passes_after_signing(client, chain, order_id, buyer):
     typed = prepared["typed_data"]
     chain.pending_timestamp += 3600
     chain.mine()
-    body = {"action": "cancel", "order_id": order_id, "nonce": prepared["nonce"], "deadline": prepared["deadline"],
-            "signature": sign(buyer, typed)}
+    body = {
+        "action": "cancel",
+        "order_id": order_id,
+        "nonce": prepared["nonce"],
+        "deadline": prepared["deadline"],
+        "signature": sign(buyer, typed),
+    }
     response = client.post("/api/relay/submit", json=body)
     assert response.status_code == 400 and "signature expired" in response.json()["detail"]
 
@@ -156,8 +160,13 @@ def test_relay__revert_reason_from_simulation(client, relay, escrow, order_id, b
     # Signed while the order was open, submitted after the seller released it.
     prepared = client.post("/api/relay/prepare", json={"action": "cancel", "order_id": order_id}).json()
     escrow.release(order_id, sender=seller)
-    body = {"action": "cancel", "order_id": order_id, "nonce": prepared["nonce"], "deadline": prepared["deadline"],
-            "signature": sign(buyer, prepared["typed_data"])}
+    body = {
+        "action": "cancel",
+        "order_id": order_id,
+        "nonce": prepared["nonce"],
+        "deadline": prepared["deadline"],
+        "signature": sign(buyer, prepared["typed_data"]),
+    }
     response = client.post("/api/relay/submit", json=body)
     assert response.status_code == 409
     assert response.json()["detail"] == "otc_escrow: order not cancellable"
@@ -213,8 +222,13 @@ def test_submit__malformed_signature_is_422(client):
 
 
 def test_submit__unrecoverable_signature_is_400(client, chain, order_id):
-    body = {"action": "cancel", "order_id": order_id, "nonce": 0, "deadline": chain.blocks.head.timestamp + 600,
-            "signature": "0x" + "00" * 65}
+    body = {
+        "action": "cancel",
+        "order_id": order_id,
+        "nonce": 0,
+        "deadline": chain.blocks.head.timestamp + 600,
+        "signature": "0x" + "00" * 65,
+    }
     response = client.post("/api/relay/submit", json=body)
     assert response.status_code == 400 and "no signer can be recovered" in response.json()["detail"]
 
@@ -231,11 +245,18 @@ def test_relay__concurrent_duplicates_pay_gas_once(client, chain, relay, escrow,
     from concurrent.futures import ThreadPoolExecutor
 
     prepared = client.post("/api/relay/prepare", json={"action": "cancel", "order_id": order_id}).json()
-    body = {"action": "cancel", "order_id": order_id, "nonce": prepared["nonce"], "deadline": prepared["deadline"],
-            "signature": sign(buyer, prepared["typed_data"])}
+    body = {
+        "action": "cancel",
+        "order_id": order_id,
+        "nonce": prepared["nonce"],
+        "deadline": prepared["deadline"],
+        "signature": sign(buyer, prepared["typed_data"]),
+    }
     nonce_before = chain.provider.get_nonce(relayer.address)
     with ThreadPoolExecutor(4) as pool:
-        statuses = sorted(r.status_code for r in pool.map(lambda _: client.post("/api/relay/submit", json=body), range(4)))
+        statuses = sorted(
+            r.status_code for r in pool.map(lambda _: client.post("/api/relay/submit", json=body), range(4))
+        )
     assert statuses == [200, 409, 409, 409]
     assert chain.provider.get_nonce(relayer.address) == nonce_before + 1  # one transaction sent
     assert escrow.orders(order_id).status == 4

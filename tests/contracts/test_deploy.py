@@ -20,9 +20,21 @@ def deploy(chain, tmp_path):
     def run(*options):
         env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
         done = subprocess.run(
-            [str(Path(sys.executable).parent / "ape"), "run", "deploy", "--network", chain.provider.uri,
-             "--manifest-dir", str(tmp_path), *options],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+            [
+                str(Path(sys.executable).parent / "ape"),
+                "run",
+                "deploy",
+                "--network",
+                chain.provider.uri,
+                "--manifest-dir",
+                str(tmp_path),
+                *options,
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
         path = tmp_path / f"{chain.chain_id}.json"
         return done, (json.loads(path.read_text()) if path.exists() else None)

@@ -3,7 +3,19 @@ allowlist, KYC requirement, pause / unpause and roles."""
 
 import ape
 import pytest
-from conftest import ARBITRATOR_ROLE, EVIDENCE, FEE_BPS, HOUR, METHODS, PAUSER_ROLE, PAYMENT_REF, PRICE, UNIT, USD, single_event
+from conftest import (
+    ARBITRATOR_ROLE,
+    EVIDENCE,
+    FEE_BPS,
+    HOUR,
+    METHODS,
+    PAUSER_ROLE,
+    PAYMENT_REF,
+    PRICE,
+    UNIT,
+    USD,
+    single_event,
+)
 from eth_utils import keccak
 
 ZERO_ADDRESS = "0x" + "00" * 20

@@ -653,4 +653,3 @@ def test_close_ad__allowed_while_paused(escrow, token, seller, ad_id, admin):
     escrow.close_ad(ad_id, sender=seller)
     assert escrow.ads(ad_id).closed is True
     assert token.balanceOf(escrow) == 0
-

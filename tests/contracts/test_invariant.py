@@ -26,7 +26,7 @@ import time
 from collections import Counter
 
 import requests
-from conftest import UNIT, USD, TERMS_HASH, PAYMENT_REF, EVIDENCE, PRICE, FEE_BPS, HOUR, DAY
+from conftest import DAY, EVIDENCE, FEE_BPS, HOUR, PAYMENT_REF, PRICE, TERMS_HASH, UNIT, USD
 from eth_abi import encode
 from eth_utils import keccak, to_checksum_address
 from hypothesis import HealthCheck, Phase, settings
@@ -56,7 +56,17 @@ ALLOWED = {
 }
 
 # Executed steps, summed over every hypothesis example (checked by the last test).
-STATS = {"steps": 0, "examples": 0, "waits": 0, "seconds": 0.0, "ok": Counter(), "reverted": Counter(), "reasons": Counter(), "rules": Counter(), "branches": Counter()}
+STATS = {
+    "steps": 0,
+    "examples": 0,
+    "waits": 0,
+    "seconds": 0.0,
+    "ok": Counter(),
+    "reverted": Counter(),
+    "reasons": Counter(),
+    "rules": Counter(),
+    "branches": Counter(),
+}
 
 
 def selector(signature):
@@ -100,7 +110,7 @@ SIG = {
 EVENT = {
     name: keccak(text=sig)
     for name, sig in {
-        "AdCreated": "AdCreated(uint256,address,address,uint256,uint256,bytes3,uint256,uint256,uint256,uint256,bytes32)",
+        "AdCreated": "AdCreated(uint256,address,address,uint256,uint256,bytes3,uint256,uint256,uint256,uint256,bytes32)",  # noqa: E501
         "AdToppedUp": "AdToppedUp(uint256,address,uint256)",
         "AdWithdrawn": "AdWithdrawn(uint256,address,uint256)",
         "AdClosed": "AdClosed(uint256,address,uint256)",
@@ -215,8 +225,12 @@ ad_amounts = st.builds(
     st.sampled_from([1_000, 2_500, 400, 5_000, 60, 150]),
     st.integers(min_value=0, max_value=UNIT - 1),
 )
-top_up_amounts = st.one_of(st.sampled_from([500 * UNIT, 50 * UNIT, 0]), st.integers(min_value=0, max_value=3_000 * UNIT))
-order_amounts = st.one_of(st.integers(min_value=0, max_value=1_200 * UNIT), st.sampled_from([UNIT, 10 * UNIT, 1_000 * UNIT]))
+top_up_amounts = st.one_of(
+    st.sampled_from([500 * UNIT, 50 * UNIT, 0]), st.integers(min_value=0, max_value=3_000 * UNIT)
+)
+order_amounts = st.one_of(
+    st.integers(min_value=0, max_value=1_200 * UNIT), st.sampled_from([UNIT, 10 * UNIT, 1_000 * UNIT])
+)
 min_amounts = st.sampled_from([10 * UNIT, UNIT, 100 * UNIT, 1])
 max_amounts = st.sampled_from([1_000 * UNIT, 300 * UNIT, 2_500 * UNIT, MAX_UINT96])
 windows = st.sampled_from([HOUR, MIN_WINDOW, 6 * HOUR, MAX_WINDOW])
@@ -388,10 +402,7 @@ class EscrowMachine(RuleBasedStateMachine):
             self.balances[seller] -= amount
 
     def _do_top_up(self, ad_id, sender, amount):
-        if self.paused:
-            error = "pausable: contract is paused"
-        else:
-            error = self._seller_ad_error(ad_id, sender)
+        error = "pausable: contract is paused" if self.paused else self._seller_ad_error(ad_id, sender)
         if error is None:
             if amount == 0:
                 error = "otc_escrow: zero amount"
@@ -409,7 +420,9 @@ class EscrowMachine(RuleBasedStateMachine):
                 error = "otc_escrow: zero amount"
             elif amount > self.ads[ad_id]["available"]:
                 error = "otc_escrow: amount exceeds available"
-        self._send("withdraw", sender, calldata("withdraw", ["uint256", "uint256"], [ad_id, amount]), error, "AdWithdrawn")
+        self._send(
+            "withdraw", sender, calldata("withdraw", ["uint256", "uint256"], [ad_id, amount]), error, "AdWithdrawn"
+        )
         if error is None:
             self.ads[ad_id]["available"] -= amount
             self.balances[sender] += amount
@@ -445,7 +458,7 @@ class EscrowMachine(RuleBasedStateMachine):
             error = "otc_escrow: ad not active"
         elif sender == ad["seller"]:
             error = "otc_escrow: seller cannot buy own ad"
-        elif PRICE > max_price:
+        elif max_price < PRICE:
             error = "otc_escrow: price above max_price"
         elif amount < ad["min"]:
             error = "otc_escrow: amount below ad minimum"
@@ -482,7 +495,9 @@ class EscrowMachine(RuleBasedStateMachine):
             error = "otc_escrow: payment deadline passed"
         elif ref == b"\x00" * 32:
             error = "otc_escrow: empty payment reference"
-        self._send("mark_paid", sender, calldata("mark_paid", ["uint256", "bytes32"], [order_id, ref]), error, "OrderPaid")
+        self._send(
+            "mark_paid", sender, calldata("mark_paid", ["uint256", "bytes32"], [order_id, ref]), error, "OrderPaid"
+        )
         if error is None:
             order.update(status=PAID, paid_at=now)
 
@@ -529,7 +544,9 @@ class EscrowMachine(RuleBasedStateMachine):
             error = "otc_escrow: order not open"
         elif now <= order["deadline"]:
             error = "otc_escrow: deadline not reached"
-        self._send("cancel_expired", sender, calldata("cancel_expired", ["uint256"], [order_id]), error, "OrderCancelled")
+        self._send(
+            "cancel_expired", sender, calldata("cancel_expired", ["uint256"], [order_id]), error, "OrderCancelled"
+        )
         if error is None:
             order["status"] = CANCELLED
             self._unlock(self.ads[order["ad"]], order["amount"])
@@ -594,7 +611,9 @@ class EscrowMachine(RuleBasedStateMachine):
             seller_amount = order["amount"] - buyer_amount
             fee = buyer_amount * order["fee_bps"] // BPS
             ad["locked"] -= order["amount"]
-            STATS["branches"][f"resolve buyer_bps={'0' if buyer_bps == 0 else 'all' if buyer_bps == BPS else 'split'}"] += 1
+            STATS["branches"][
+                f"resolve buyer_bps={'0' if buyer_bps == 0 else 'all' if buyer_bps == BPS else 'split'}"
+            ] += 1
             if ad["closed"]:
                 STATS["branches"]["resolve on closed ad"] += 1
                 self.balances[ad["seller"]] += seller_amount
@@ -629,9 +648,9 @@ class EscrowMachine(RuleBasedStateMachine):
     def open_the_book(self, amounts, min_amount, max_amount, window, fits, stages):
         """Every example starts from a busy desk: each seller has an ad and each buyer an
         order, left open, paid or disputed, so the random rules have something to act on."""
-        for seller, amount in zip(self.ctx.sellers, amounts):
+        for seller, amount in zip(self.ctx.sellers, amounts, strict=False):
             self._do_create_ad(seller, amount, min_amount, max_amount, window)
-        for n, (buyer, fit, stage) in enumerate(zip(self.ctx.buyers, fits, stages)):
+        for n, (buyer, fit, stage) in enumerate(zip(self.ctx.buyers, fits, stages, strict=False)):
             ad = self.ads[1 + n % 2]
             low, high = ad["min"], min(ad["max"], ad["available"])
             if low > high:
@@ -864,7 +883,6 @@ class EscrowMachine(RuleBasedStateMachine):
         if error is None:
             self.paused = not unpause
 
-
     # ---------------------------------------------------------- invariants
 
     def _read_state(self, n_ads, n_orders):
@@ -974,7 +992,9 @@ class EscrowMachine(RuleBasedStateMachine):
 # ---------------------------------------------------------------------- tests
 
 
-def test_invariant__escrow_state_machine(chain, accounts, escrow, token, admin, arbitrator, fee_recipient, invariant_steps):
+def test_invariant__escrow_state_machine(
+    chain, accounts, escrow, token, admin, arbitrator, fee_recipient, invariant_steps
+):
     sellers = [accounts[4], accounts[8]]
     buyers = [accounts[5], accounts[6], accounts[9]]
     # Sellers bring tokens (the `token` fixture already funded accounts[4] and [5]).

@@ -57,9 +57,7 @@ def test_attest__records_and_logs(kyc_registry, officer, buyer, now, level):
     tx = attest(kyc_registry, officer, buyer, level, expires_at)
 
     assert tx.events == [
-        kyc_registry.Attested(
-            account=buyer, officer=officer, level=level, expires_at=expires_at, record_hash=RECORD
-        )
+        kyc_registry.Attested(account=buyer, officer=officer, level=level, expires_at=expires_at, record_hash=RECORD)
     ]
     record = kyc_registry.attestations(buyer)
     assert record.level == level
@@ -202,9 +200,10 @@ def test_reattest__after_revoke(kyc_registry, officer, buyer, now):
     assert not kyc_registry.is_verified(buyer, 1)
 
     tx = attest(kyc_registry, officer, buyer, 3, now + 2 * DAY, RECORD_2)
-    assert kyc_registry.Attested(
-        account=buyer, officer=officer, level=3, expires_at=now + 2 * DAY, record_hash=RECORD_2
-    ) in tx.events
+    assert (
+        kyc_registry.Attested(account=buyer, officer=officer, level=3, expires_at=now + 2 * DAY, record_hash=RECORD_2)
+        in tx.events
+    )
     record = kyc_registry.attestations(buyer)
     assert record.revoked is False
     assert record.level == 3

@@ -203,9 +203,12 @@ def test_propose_node__admitted_at_quorum(registry3, authorities, candidate, cha
 
 def test_propose_node__single_authority_admits_at_once(node_registry, admin, candidate):
     pid, tx = propose_node(node_registry, admin, candidate)
-    assert node_registry.NodeAdmitted(
-        node=candidate, proposal_id=pid, endpoint=ENDPOINT, hardware_hash=HW, challenge_digest=CHALLENGE
-    ) in tx.events
+    assert (
+        node_registry.NodeAdmitted(
+            node=candidate, proposal_id=pid, endpoint=ENDPOINT, hardware_hash=HW, challenge_digest=CHALLENGE
+        )
+        in tx.events
+    )
     assert node_registry.nodes(candidate).active
 
 
@@ -400,9 +403,12 @@ def test_revocation__readmission(node_registry, admin, node):
     node_registry.propose_revocation(node, "compromised", sender=admin)
     new_hw = keccak(text="new hardware")
     tx = node_registry.propose_node(node, "http://node-1b:8000", new_hw, CHALLENGE, sender=admin)
-    assert node_registry.NodeAdmitted(
-        node=node, proposal_id=3, endpoint="http://node-1b:8000", hardware_hash=new_hw, challenge_digest=CHALLENGE
-    ) in tx.events
+    assert (
+        node_registry.NodeAdmitted(
+            node=node, proposal_id=3, endpoint="http://node-1b:8000", hardware_hash=new_hw, challenge_digest=CHALLENGE
+        )
+        in tx.events
+    )
     assert node_registry.is_authorized(node)
     assert node_registry.nodes(node).hardware_hash == new_hw
 
@@ -436,9 +442,10 @@ def test_add_authority__new_authority_may_act(registry3, authorities, candidate)
     a, b, c, d = authorities[:4]
     pass_authority_change(registry3, [a, b, c], d, True)
     pid, tx = propose_node(registry3, d, candidate)
-    assert registry3.ProposalCreated(
-        proposal_id=pid, subject=candidate, proposer=d, kind=KIND_ADMIT_NODE, epoch=1
-    ) in tx.events
+    assert (
+        registry3.ProposalCreated(proposal_id=pid, subject=candidate, proposer=d, kind=KIND_ADMIT_NODE, epoch=1)
+        in tx.events
+    )
     registry3.approve(pid, sender=a)
     registry3.approve(pid, sender=b)
     assert registry3.nodes(candidate).active
@@ -556,9 +563,12 @@ def test_stale__admission_after_authority_added(registry3, authorities, candidat
     assert registry3.proposals(pid2).epoch == 1
     registry3.approve(pid2, sender=a)
     tx = registry3.approve(pid2, sender=c)
-    assert registry3.NodeAdmitted(
-        node=candidate, proposal_id=pid2, endpoint=ENDPOINT, hardware_hash=HW, challenge_digest=CHALLENGE
-    ) in tx.events
+    assert (
+        registry3.NodeAdmitted(
+            node=candidate, proposal_id=pid2, endpoint=ENDPOINT, hardware_hash=HW, challenge_digest=CHALLENGE
+        )
+        in tx.events
+    )
 
 
 def test_stale__revocation_after_authority_removed(registry4, authorities, candidate):

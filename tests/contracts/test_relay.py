@@ -343,7 +343,9 @@ def test_relay__relayer_not_authorized(
 
 
 @pytest.mark.parametrize("action", ["MarkPaid", "Release", "Cancel"])
-def test_relay__revoked_node(escrow, node_registry, admin, order_id, buyer, seller, node, sign_action, deadline, action):
+def test_relay__revoked_node(
+    escrow, node_registry, admin, order_id, buyer, seller, node, sign_action, deadline, action
+):
     node_registry.propose_revocation(node, "compromised host", sender=admin)
     assert not node_registry.is_authorized(node)
     signer = seller if action == "Release" else buyer
@@ -360,17 +362,18 @@ def test_relay__newly_admitted_node(escrow, node_registry, admin, other, order_i
         escrow.relay_cancel(order_id, 0, deadline, signature, sender=other)
     node_registry.propose_node(other, "http://node-2:8000", keccak(text="hw2"), keccak(text="c2"), sender=admin)
     tx = escrow.relay_cancel(order_id, 0, deadline, signature, sender=other)
-    assert escrow.ActionRelayed(
-        order_id=order_id, signer=buyer, relayer=other, action=ACTION_CANCEL, nonce=0
-    ) in tx.events
+    assert (
+        escrow.ActionRelayed(order_id=order_id, signer=buyer, relayer=other, action=ACTION_CANCEL, nonce=0) in tx.events
+    )
 
 
 def test_relay__authority_may_relay(escrow, admin, order_id, buyer, sign_action, deadline):
     signature = signed(sign_action, buyer, "MarkPaid", order_id, 0, deadline)
     tx = escrow.relay_mark_paid(order_id, PAYMENT_REF, 0, deadline, signature, sender=admin)
-    assert escrow.ActionRelayed(
-        order_id=order_id, signer=buyer, relayer=admin, action=ACTION_MARK_PAID, nonce=0
-    ) in tx.events
+    assert (
+        escrow.ActionRelayed(order_id=order_id, signer=buyer, relayer=admin, action=ACTION_MARK_PAID, nonce=0)
+        in tx.events
+    )
 
 
 def test_relay__authorization_checked_before_signature(escrow, order_id, other, deadline):
@@ -387,17 +390,23 @@ def test_nonces__increment_per_signer(escrow, ad_id, open_order, buyer, seller, 
     third = open_order(ad_id)
     assert (escrow.nonces(buyer), escrow.nonces(seller)) == (0, 0)
 
-    escrow.relay_mark_paid(first, PAYMENT_REF, 0, deadline, signed(sign_action, buyer, "MarkPaid", first, 0, deadline), sender=node)
+    escrow.relay_mark_paid(
+        first, PAYMENT_REF, 0, deadline, signed(sign_action, buyer, "MarkPaid", first, 0, deadline), sender=node
+    )
     assert (escrow.nonces(buyer), escrow.nonces(seller)) == (1, 0)
 
     escrow.relay_release(first, 0, deadline, signed(sign_action, seller, "Release", first, 0, deadline), sender=node)
     assert (escrow.nonces(buyer), escrow.nonces(seller)) == (1, 1)
 
-    tx = escrow.relay_cancel(second, 1, deadline, signed(sign_action, buyer, "Cancel", second, 1, deadline), sender=node)
+    tx = escrow.relay_cancel(
+        second, 1, deadline, signed(sign_action, buyer, "Cancel", second, 1, deadline), sender=node
+    )
     assert escrow.ActionRelayed(order_id=second, signer=buyer, relayer=node, action=ACTION_CANCEL, nonce=1) in tx.events
     assert (escrow.nonces(buyer), escrow.nonces(seller)) == (2, 1)
 
-    escrow.relay_mark_paid(third, PAYMENT_REF, 2, deadline, signed(sign_action, buyer, "MarkPaid", third, 2, deadline), sender=node)
+    escrow.relay_mark_paid(
+        third, PAYMENT_REF, 2, deadline, signed(sign_action, buyer, "MarkPaid", third, 2, deadline), sender=node
+    )
     escrow.relay_release(third, 1, deadline, signed(sign_action, seller, "Release", third, 1, deadline), sender=node)
     assert (escrow.nonces(buyer), escrow.nonces(seller)) == (3, 2)
     assert escrow.orders(first).status == STATUS_RELEASED

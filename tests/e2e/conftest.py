@@ -72,11 +72,28 @@ def token(project, manifest, seller, buyer):
 def create_ad(escrow, token, seller):
     """An ad made on chain directly (journeys that are not about creating ads)."""
 
-    def create(amount=1_000 * UNIT, *, price=PRICE, min_amount=10 * UNIT, max_amount=500 * UNIT,
-               payment_window=HOUR, payment_methods=0b101):
+    def create(
+        amount=1_000 * UNIT,
+        *,
+        price=PRICE,
+        min_amount=10 * UNIT,
+        max_amount=500 * UNIT,
+        payment_window=HOUR,
+        payment_methods=0b101,
+    ):
         token.approve(escrow, amount, sender=seller)
-        tx = escrow.create_ad(token, amount, price, USD, min_amount, max_amount, payment_window,
-                              payment_methods, TERMS_HASH, sender=seller)
+        tx = escrow.create_ad(
+            token,
+            amount,
+            price,
+            USD,
+            min_amount,
+            max_amount,
+            payment_window,
+            payment_methods,
+            TERMS_HASH,
+            sender=seller,
+        )
         return tx.decode_logs(escrow.AdCreated)[0].ad_id
 
     return create
@@ -151,9 +168,23 @@ def backend(manifest, chain, token, tmp_path):
     log_path = tmp_path / "backend.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "backend.main:create_app",
-             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "backend.main:create_app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     server = Backend(url=origin, process=process, log_path=log_path, chain=chain)
     try:
@@ -230,7 +261,9 @@ class TestWallet:
         except Exception as err:  # the page gets a wallet-style error, as with MetaMask
             message = getattr(err, "message", None) or str(err)
             data = getattr(err, "data", None)
-            return json.dumps({"error": {"code": -32603, "message": message, "data": data if isinstance(data, str) else None}})
+            return json.dumps(
+                {"error": {"code": -32603, "message": message, "data": data if isinstance(data, str) else None}}
+            )
         return json.dumps({"result": result})
 
     def personal_sign(self, data, address=None):
@@ -247,8 +280,12 @@ class TestWallet:
         latest = self.w3.eth.get_block("latest")
         base_fee = latest.get("baseFeePerGas") or 0
         tip = 10**9
-        call = {"from": sender, "to": Web3.to_checksum_address(tx["to"]), "data": tx.get("data", "0x"),
-                "value": int(tx.get("value", "0x0"), 16)}
+        call = {
+            "from": sender,
+            "to": Web3.to_checksum_address(tx["to"]),
+            "data": tx.get("data", "0x"),
+            "value": int(tx.get("value", "0x0"), 16),
+        }
         full = {
             **call,
             "chainId": self.chain_id,

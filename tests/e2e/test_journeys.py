@@ -236,8 +236,13 @@ def test_language__chinese_on_market_and_order_pages_kept_after_reload(
 
     bp.get_by_test_id("lang-switch").select_option("zh-CN")
     expect(bp.locator("html")).to_have_attribute("lang", "zh-CN")
-    for page_name, key in [("market", "nav.market"), ("create-ad", "nav.create_ad"), ("my-ads", "nav.my_ads"),
-                           ("orders", "nav.orders"), ("explorer", "nav.explorer")]:
+    for page_name, key in [
+        ("market", "nav.market"),
+        ("create-ad", "nav.create_ad"),
+        ("my-ads", "nav.my_ads"),
+        ("orders", "nav.orders"),
+        ("explorer", "nav.explorer"),
+    ]:
         expect(bp.get_by_test_id(f"nav-{page_name}")).to_have_text(ZH[key])
     expect(bp.locator("h1")).to_have_text(ZH["market.title"])
     expect(bp.get_by_test_id("sign-out")).to_have_text(ZH["wallet.sign_out"])
@@ -248,7 +253,9 @@ def test_language__chinese_on_market_and_order_pages_kept_after_reload(
     card.get_by_test_id("buy").click()
     card.get_by_test_id("buy-amount").fill("100")
     expect(card.get_by_test_id("open-order")).to_have_text(ZH["buy.open_order"])
-    expect(card.get_by_test_id("buy-total")).to_have_text(fill(ZH["buy.you_pay"], total="US$725.00"))  # Intl's zh-CN writes US$
+    expect(card.get_by_test_id("buy-total")).to_have_text(
+        fill(ZH["buy.you_pay"], total="US$725.00")
+    )  # Intl's zh-CN writes US$
     expect(bp.get_by_test_id("result-count")).to_have_text(fill(ZH["market.count"], shown=1, total=1))
     assert_all_chinese(bp)
     screenshot(bp, "market-zh")

@@ -393,7 +393,8 @@ def test_dispute__buyer_disputes_with_chat_head_as_evidence_seller_waits_out_the
         """async (id) => {
             const { token } = JSON.parse(sessionStorage.getItem("sentinel.session"));
             const get = async (path) =>
-                (await fetch(`/api/orders/${id}/chat${path}`, { headers: { Authorization: `Bearer ${token}` } })).json();
+                (await fetch(`/api/orders/${id}/chat${path}`,
+                             { headers: { Authorization: `Bearer ${token}` } })).json();
             return { head: await get("/head"), transcript: await get("") };
         }""",
         order_id,

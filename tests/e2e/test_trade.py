@@ -37,7 +37,9 @@ def test_trade__seller_posts_buyer_buys_both_chat_seller_releases(
     created = sp.get_by_test_id("ad-created")
     expect(created).to_be_visible()
     ad_id = int(created.get_attribute("data-ad-id"))
-    expect(sp.locator("#create-tx [data-testid=tx-hash]")).to_have_attribute("href", re.compile(r"explorer\.html\?q=0x[0-9a-f]{64}"))
+    expect(sp.locator("#create-tx [data-testid=tx-hash]")).to_have_attribute(
+        "href", re.compile(r"explorer\.html\?q=0x[0-9a-f]{64}")
+    )
     screenshot(sp, "create-ad")
     assert token.balanceOf(seller) == seller_before - 1_000 * UNIT
 

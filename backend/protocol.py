@@ -1,0 +1,55 @@
+"""The OtcEscrow contract's own vocabulary, named once for every domain that speaks it."""
+
+from enum import IntEnum, StrEnum
+
+
+class OrderStatus(StrEnum):
+    """An order's state as the projections store it; `from_code` maps the contract's uint8."""
+
+    OPEN = "OPEN"
+    PAID = "PAID"
+    RELEASED = "RELEASED"
+    CANCELLED = "CANCELLED"
+    DISPUTED = "DISPUTED"
+    RESOLVED = "RESOLVED"
+
+    @classmethod
+    def from_code(cls, code: int) -> "OrderStatus":
+        return _STATUS_BY_CODE[code]
+
+    @property
+    def code(self) -> int:
+        return _CODE_BY_STATUS[self]
+
+    @property
+    def ended(self) -> bool:
+        return self in (OrderStatus.RELEASED, OrderStatus.CANCELLED, OrderStatus.RESOLVED)
+
+
+class CancelReason(StrEnum):
+    """Why an order was cancelled (`OrderCancelled.reason`)."""
+
+    BUYER = "buyer"
+    EXPIRED = "expired"
+    UNKNOWN = "unknown"
+
+    @classmethod
+    def from_code(cls, code: int) -> "CancelReason":
+        return {1: cls.BUYER, 2: cls.EXPIRED}.get(code, cls.UNKNOWN)
+
+
+class StatusCode(IntEnum):
+    """The contract's STATUS_* constants."""
+
+    OPEN = 1
+    PAID = 2
+    RELEASED = 3
+    CANCELLED = 4
+    DISPUTED = 5
+    RESOLVED = 6
+
+
+_STATUS_BY_CODE = {code.value: OrderStatus[code.name] for code in StatusCode}
+_CODE_BY_STATUS = {status: code for code, status in _STATUS_BY_CODE.items()}
+
+ENDED_STATUSES = tuple(s for s in OrderStatus if s.ended)
