@@ -10,8 +10,6 @@ from eth_utils import event_abi_to_log_topic, to_checksum_address
 from web3 import Web3
 from web3.contract import Contract
 
-CONTRACT_NAMES = ("OtcEscrow", "KycRegistry", "NodeRegistry")
-
 
 class ManifestError(RuntimeError):
     pass
@@ -97,13 +95,6 @@ class Deployment:
     def contract(self, w3: Web3, name: str) -> Contract:
         return w3.eth.contract(address=self.addresses[name], abi=self.abis[name])
 
-    def name_of(self, address: str) -> str | None:
-        address = address.lower()
-        for name, addr in self.addresses.items():
-            if addr.lower() == address:
-                return name
-        return None
-
     @cached_property
     def events(self) -> dict[tuple[str, bytes], EventSpec]:
         """(contract address lowercased, topic0) -> how to decode that log."""
@@ -120,13 +111,6 @@ class Deployment:
                 )
                 specs[(self.addresses[name].lower(), event_abi_to_log_topic(item))] = spec
         return specs
-
-    @cached_property
-    def topics_by_contract(self) -> dict[str, list[bytes]]:
-        out: dict[str, list[bytes]] = {}
-        for address, topic in self.events:
-            out.setdefault(address, []).append(topic)
-        return out
 
     def decode_log(self, log) -> tuple[EventSpec, dict] | None:
         """Decodes a log as web3 formats it or as raw JSON-RPC returns it (hex strings)."""

@@ -90,18 +90,26 @@ async def list_ads(
         # Every page of the same filters has the same total: counted once per index head.
         total_key = "total " + repr(sorted((k, v) for k, v in filters.items() if k not in ("sort", "limit", "offset")))
         generation = cache.generation()
-        page, total = await anyio.to_thread.run_sync(
-            _build_page, engine, filters, cache.get(total_key), limiter=_PAGE_BUILDERS
+        page, total, stats = await anyio.to_thread.run_sync(
+            _build_page, engine, filters, cache.get(total_key), cache, limiter=_PAGE_BUILDERS
         )
         cache.put(key, page, generation)
         cache.put(total_key, total, generation)
+        for seller, seller_stats in stats.items():
+            cache.put(_STATS_KEY + seller, seller_stats, generation)
     return Response(page, media_type="application/json")
 
 
-def _build_page(engine, filters: dict, total: int | None) -> tuple[bytes, int]:
+# A seller's stats change only when the index does: kept with the pages, shared by all.
+_STATS_KEY = "stats "
+
+
+def _build_page(engine, filters: dict, total: int | None, cache: PageCache) -> tuple[bytes, int, dict]:
     with Session(engine) as session:
-        page = service.ads_page(session, total=total, **filters)
-    return page.model_dump_json().encode(), page.total
+        page, stats = service.ads_page(
+            session, total=total, cached_stats=lambda seller: cache.get(_STATS_KEY + seller), **filters
+        )
+    return page.model_dump_json().encode(), page.total, stats
 
 
 @router.get(

@@ -1,9 +1,9 @@
 """Queries over the market projections."""
 
-import statistics
 import time
+from collections.abc import Callable
 
-from sqlalchemy import func, or_
+from sqlalchemy import case, func, literal, or_, union_all
 from sqlmodel import Session, select
 
 from backend.chain.models import ChainEvent
@@ -64,11 +64,22 @@ def list_ads(
     return list(ads), total
 
 
-def ads_page(session: Session, *, limit: int = 20, offset: int = 0, **filters) -> AdPage:
-    """A page of the ads list, each ad with its seller's stats."""
+def ads_page(
+    session: Session,
+    *,
+    limit: int = 20,
+    offset: int = 0,
+    cached_stats: Callable[[str], TraderStats | None] = lambda _address: None,
+    **filters,
+) -> tuple[AdPage, dict[str, TraderStats]]:
+    """A page of the ads list, each ad with its seller's stats; a seller whose stats
+    `cached_stats` knows is not queried again. Returns the page and the stats it computed."""
     ads, total = list_ads(session, limit=limit, offset=offset, **filters)
-    stats = trader_stats_many(session, {ad.seller for ad in ads})
-    return AdPage(items=[ad_with_stats(ad, stats[ad.seller]) for ad in ads], total=total, limit=limit, offset=offset)
+    known = {seller: found for seller in {ad.seller for ad in ads} if (found := cached_stats(seller)) is not None}
+    computed = trader_stats_many(session, {ad.seller for ad in ads} - set(known))
+    stats = {**known, **computed}
+    page = AdPage(items=[ad_with_stats(ad, stats[ad.seller]) for ad in ads], total=total, limit=limit, offset=offset)
+    return page, computed
 
 
 def ad_with_stats(ad: Ad, stats: TraderStats) -> AdWithStats:
@@ -76,37 +87,81 @@ def ad_with_stats(ad: Ad, stats: TraderStats) -> AdWithStats:
 
 
 def trader_stats(session: Session, address: str) -> TraderStats:
-    orders = session.exec(select(Order).where(or_(Order.seller == address, Order.buyer == address))).all()
-    return stats_from_orders(address, orders)
+    return trader_stats_many(session, {address})[address]
 
 
 def trader_stats_many(session: Session, addresses: set[str]) -> dict[str, TraderStats]:
-    """Stats for several traders in one query (the ads list shows one per seller)."""
+    """Completed trades, completion rate and median release time of several traders, from
+    chain events only, computed by the database: two aggregate queries whatever the
+    traders' history (the ads list shows one per seller)."""
     if not addresses:
         return {}
-    orders = session.exec(select(Order).where(or_(Order.seller.in_(addresses), Order.buyer.in_(addresses)))).all()
-    mine: dict[str, list[Order]] = {a: [] for a in addresses}
-    for order in orders:
-        for party in {order.seller, order.buyer} & addresses:
-            mine[party].append(order)
-    return {a: stats_from_orders(a, mine[a]) for a in addresses}
+    counts = {row.party: row for row in session.exec(_party_counts(addresses)).all()}
+    medians = dict(session.exec(_median_release_seconds(addresses)).all())
+    stats = {}
+    for address in addresses:
+        row = counts.get(address)
+        ended = row.ended if row else 0
+        completed = row.completed if row else 0
+        median = medians.get(address)
+        stats[address] = TraderStats(
+            address=address,
+            completed_trades=completed,
+            ended_trades=ended,
+            completion_rate=round(completed / ended, 4) if ended else None,
+            median_release_seconds=float(median) if median is not None else None,
+            as_seller=row.as_seller if row else 0,
+            as_buyer=row.as_buyer if row else 0,
+            disputes=row.disputes if row else 0,
+        )
+    return stats
 
 
-def stats_from_orders(address: str, orders) -> TraderStats:
-    """Completed trades, completion rate and median release time, from chain events only."""
-    ended = [o for o in orders if o.status in ENDED_STATUSES]
-    completed = [o for o in ended if o.status == OrderStatus.RELEASED]
-    release_times = [o.ended_at - o.paid_at for o in completed if o.seller == address and o.paid_at is not None]
-    return TraderStats(
-        address=address,
-        completed_trades=len(completed),
-        ended_trades=len(ended),
-        completion_rate=round(len(completed) / len(ended), 4) if ended else None,
-        median_release_seconds=statistics.median(release_times) if release_times else None,
-        as_seller=sum(1 for o in orders if o.seller == address),
-        as_buyer=sum(1 for o in orders if o.buyer == address),
-        disputes=sum(1 for o in orders if o.disputed_by is not None),
+def _party_counts(addresses: set[str]):
+    """Per trader: orders as seller and as buyer, ended, completed, disputed."""
+    sides = union_all(
+        select(Order.seller.label("party"), literal(1).label("sold"), Order.status, Order.disputed_by).where(
+            Order.seller.in_(addresses)
+        ),
+        select(Order.buyer.label("party"), literal(0).label("sold"), Order.status, Order.disputed_by).where(
+            Order.buyer.in_(addresses)
+        ),
+    ).subquery()
+
+    def count_if(condition):
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    return select(
+        sides.c.party,
+        count_if(sides.c.sold == 1).label("as_seller"),
+        count_if(sides.c.sold == 0).label("as_buyer"),
+        count_if(sides.c.status.in_([str(s) for s in ENDED_STATUSES])).label("ended"),
+        count_if(sides.c.status == str(OrderStatus.RELEASED)).label("completed"),
+        count_if(sides.c.disputed_by.is_not(None)).label("disputes"),
+    ).group_by(sides.c.party)
+
+
+def _median_release_seconds(addresses: set[str]):
+    """Per seller, the median of paid-to-released seconds: the middle row (or the mean of
+    the two middle rows) by window functions, which SQLite and PostgreSQL both have."""
+    seconds = (Order.ended_at - Order.paid_at).label("seconds")
+    ranked = (
+        select(
+            Order.seller.label("party"),
+            seconds,
+            func.row_number().over(partition_by=Order.seller, order_by=seconds).label("rank"),
+            func.count().over(partition_by=Order.seller).label("n"),
+        )
+        .where(
+            Order.seller.in_(addresses),
+            Order.status == str(OrderStatus.RELEASED),
+            Order.paid_at.is_not(None),
+        )
+        .subquery()
     )
+    # Integer halves: for n odd both name the middle row, for n even the two middle rows.
+    middle = or_(ranked.c.rank == (ranked.c.n + 1) // 2, ranked.c.rank == (ranked.c.n + 2) // 2)
+    return select(ranked.c.party, func.avg(ranked.c.seconds)).where(middle).group_by(ranked.c.party)
 
 
 def order_timeline(session: Session, order_id: int) -> list[ChainEvent]:

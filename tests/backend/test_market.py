@@ -181,6 +181,31 @@ def test_stats__from_chain_events(client, sync, chain, escrow, create_ad, open_o
     assert client.get("/api/traders/0xnope/stats").status_code == 422
 
 
+def test_stats__even_count_median_and_each_side(
+    client, sync, chain, escrow, create_ad, open_order, seller, buyer, other
+):
+    """Aggregated in SQL: the median of an even count is the mean of the two middle
+    release times; the buyer's side counts its orders but has no release time."""
+    ad_id = create_ad()
+    for seconds in (100, 200, 400, 1_000):
+        order_id = open_order(ad_id, 20 * UNIT)
+        escrow.mark_paid(order_id, b"\x01" * 32, sender=buyer)
+        chain.pending_timestamp += seconds
+        escrow.release(order_id, sender=seller)
+    disputed = open_order(ad_id, 20 * UNIT)
+    escrow.mark_paid(disputed, b"\x01" * 32, sender=buyer)
+    escrow.open_dispute(disputed, b"\x02" * 32, sender=buyer)
+    sync()
+    sold = client.get(f"/api/traders/{seller.address}/stats").json()
+    assert sold["as_seller"] == 5 and sold["as_buyer"] == 0 and sold["disputes"] == 1
+    assert sold["completed_trades"] == 4 and sold["ended_trades"] == 4 and sold["completion_rate"] == 1.0
+    assert 295 <= sold["median_release_seconds"] <= 310  # (200 + 400) / 2, give or take a block
+    bought = client.get(f"/api/traders/{buyer.address}/stats").json()
+    assert bought["as_buyer"] == 5 and bought["as_seller"] == 0 and bought["median_release_seconds"] is None
+    nobody = client.get(f"/api/traders/{other.address}/stats").json()
+    assert nobody["ended_trades"] == 0 and nobody["completion_rate"] is None
+
+
 def test_orders__mine_and_a_traders(client, sync, login_as, create_ad, open_order, buyer, seller, other):
     ad_id = create_ad()
     first, second = open_order(ad_id), open_order(ad_id)
