@@ -1,4 +1,5 @@
-"""Serialized ads pages (and the counts behind them), kept for as long as the index they were read from is unchanged.
+"""Serialized ads pages, and the ads, stats and counts they are made of, kept for as
+long as the index they were read from is unchanged.
 
 The ads list is the busiest read of the desk and it changes only when the indexer
 commits. A page is stored under its query and the index head (number and hash of the
@@ -21,7 +22,7 @@ Head = tuple[int, str] | None
 
 
 class PageCache:
-    def __init__(self, *, engine: Engine, max_entries: int = 512, recheck_seconds: float = 0.1):
+    def __init__(self, *, engine: Engine, max_entries: int = 8192, recheck_seconds: float = 0.1):
         self.engine = engine
         self.max_entries = max_entries
         self.recheck_seconds = recheck_seconds

@@ -4,14 +4,13 @@ from typing import Annotated
 
 import anyio
 from fastapi import APIRouter, Depends, Path, Query, Response
-from sqlmodel import Session
 from starlette.requests import HTTPConnection
 
 from backend.auth.deps import CurrentUser
 from backend.chain.deps import ChainDep
 from backend.db import EngineDep, SessionDep
 from backend.errors import DomainError
-from backend.market import service
+from backend.market import pages, service
 from backend.market.cache import PageCache
 from backend.market.models import Ad, Order
 from backend.market.schemas import (
@@ -84,32 +83,10 @@ async def list_ads(
     )
     if cache.claim_recheck():
         await anyio.to_thread.run_sync(cache.recheck_head)
-    key = repr(sorted(filters.items()))
-    page = cache.get(key)
+    page = pages.cached_page(cache, filters)
     if page is None:
-        # Every page of the same filters has the same total: counted once per index head.
-        total_key = "total " + repr(sorted((k, v) for k, v in filters.items() if k not in ("sort", "limit", "offset")))
-        generation = cache.generation()
-        page, total, stats = await anyio.to_thread.run_sync(
-            _build_page, engine, filters, cache.get(total_key), cache, limiter=_PAGE_BUILDERS
-        )
-        cache.put(key, page, generation)
-        cache.put(total_key, total, generation)
-        for seller, seller_stats in stats.items():
-            cache.put(_STATS_KEY + seller, seller_stats, generation)
+        page = await anyio.to_thread.run_sync(pages.build_page, engine, cache, filters, limiter=_PAGE_BUILDERS)
     return Response(page, media_type="application/json")
-
-
-# A seller's stats change only when the index does: kept with the pages, shared by all.
-_STATS_KEY = "stats "
-
-
-def _build_page(engine, filters: dict, total: int | None, cache: PageCache) -> tuple[bytes, int, dict]:
-    with Session(engine) as session:
-        page, stats = service.ads_page(
-            session, total=total, cached_stats=lambda seller: cache.get(_STATS_KEY + seller), **filters
-        )
-    return page.model_dump_json().encode(), page.total, stats
 
 
 @router.get(

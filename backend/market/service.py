@@ -1,20 +1,19 @@
 """Queries over the market projections."""
 
 import time
-from collections.abc import Callable
 
 from sqlalchemy import case, func, literal, or_, union_all
 from sqlmodel import Session, select
 
 from backend.chain.models import ChainEvent
 from backend.market.models import Ad, Order
-from backend.market.schemas import AdPage, AdPublic, AdWithStats, TraderStats
+from backend.market.schemas import AdPublic, AdWithStats, TraderStats
 from backend.protocol import ENDED_STATUSES, OrderStatus
 
 AD_FIELDS = tuple(AdPublic.model_fields)
 
 
-def list_ads(
+def ad_ids(
     session: Session,
     *,
     token: str | None = None,
@@ -29,10 +28,10 @@ def list_ads(
     limit: int = 20,
     offset: int = 0,
     total: int | None = None,
-) -> tuple[list[Ad], int]:
-    """The ads matching the filters, one page of them, and how many match in all
-    (counted unless `total` is given)."""
-    query = select(Ad)
+) -> tuple[list[int], int]:
+    """The ids of one page of the ads matching the filters, and how many match in all
+    (counted unless `total` is given). Ids only: the ads' JSON is cached per ad."""
+    query = select(Ad.id)
     if not include_inactive:
         query = query.where(Ad.active == True, Ad.closed == False, Ad.available > 0)  # noqa: E712
     if token:
@@ -60,26 +59,12 @@ def list_ads(
         "oldest": (Ad.id.asc(),),
         "-available": (Ad.available.desc(), Ad.id.asc()),
     }[sort]
-    ads = session.exec(query.order_by(*order_by).limit(limit).offset(offset)).all()
-    return list(ads), total
+    ids = session.exec(query.order_by(*order_by).limit(limit).offset(offset)).all()
+    return list(ids), total
 
 
-def ads_page(
-    session: Session,
-    *,
-    limit: int = 20,
-    offset: int = 0,
-    cached_stats: Callable[[str], TraderStats | None] = lambda _address: None,
-    **filters,
-) -> tuple[AdPage, dict[str, TraderStats]]:
-    """A page of the ads list, each ad with its seller's stats; a seller whose stats
-    `cached_stats` knows is not queried again. Returns the page and the stats it computed."""
-    ads, total = list_ads(session, limit=limit, offset=offset, **filters)
-    known = {seller: found for seller in {ad.seller for ad in ads} if (found := cached_stats(seller)) is not None}
-    computed = trader_stats_many(session, {ad.seller for ad in ads} - set(known))
-    stats = {**known, **computed}
-    page = AdPage(items=[ad_with_stats(ad, stats[ad.seller]) for ad in ads], total=total, limit=limit, offset=offset)
-    return page, computed
+def ads_by_id(session: Session, ids: list[int]) -> list[Ad]:
+    return list(session.exec(select(Ad).where(Ad.id.in_(ids))).all())
 
 
 def ad_with_stats(ad: Ad, stats: TraderStats) -> AdWithStats:
