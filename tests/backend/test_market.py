@@ -39,6 +39,19 @@ def test_ads__cached_page_follows_the_index(client, sync, chain, escrow, create_
     assert ids(client.get("/api/ads")) == []
 
 
+def test_ads__an_ad_seen_on_another_page_is_current_after_a_change(client, sync, escrow, create_ad, seller):
+    """Page misses reuse each ad's JSON from the cache: a change to the ad (and to its
+    seller's stats) must show on every page after the index moves."""
+    first, second = create_ad(), create_ad()
+    sync()
+    assert [a["available"] for a in client.get("/api/ads", params={"limit": 1}).json()["items"]] == [str(1_000 * UNIT)]
+    escrow.top_up(first, 5 * UNIT, sender=seller)
+    sync()
+    # Another page shape (a miss) holding the same ad: built from fresh data.
+    page = client.get("/api/ads", params={"limit": 2}).json()["items"]
+    assert {a["id"]: a["available"] for a in page} == {first: str(1_005 * UNIT), second: str(1_000 * UNIT)}
+
+
 def test_ads__cached_page_follows_an_indexer_in_another_process(client, create_ad, make_indexer):
     """An indexer outside the app (`backend.cli index`) does not call the app: the cache
     notices the new index head in the database within `recheck_seconds`."""
