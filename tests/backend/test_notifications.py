@@ -61,6 +61,7 @@ def test_notifications__others_orders_not_pushed(client, login_as, sync, escrow,
         receive_json(ws)
         escrow.mark_paid(order_id, keccak(text="ref"), sender=buyer)
         sync()
+        client.app.state.follower.poll()  # returns once the OrderPaid row has been pushed
         client.app.state.hub.publish(other.address, {"type": "probe"})
         assert receive_json(ws) == {"type": "probe"}  # the OrderPaid push, had it come, would be first
 
