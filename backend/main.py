@@ -17,7 +17,7 @@ from backend.chain.indexer import Indexer
 from backend.config import Settings, check_keys_for_chain, get_settings
 from backend.db import make_engine
 from backend.errors import DomainError
-from backend.http import BodySizeLimit
+from backend.http import BodySizeLimit, keep_query_strings_out_of_logs
 from backend.market.cache import PageCache
 from backend.migrate import migrate
 from backend.negotiation.push import chat_feed
@@ -32,6 +32,7 @@ log = logging.getLogger("sentinel")
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    keep_query_strings_out_of_logs()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

@@ -12,7 +12,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-from backend.auth.deps import CurrentUser, websocket_user
+from backend.auth.deps import CurrentUser, TrustedOrigin, accept_websocket, websocket_user
 from backend.chain.deps import ChainDep
 from backend.db import EngineDep, SessionDep
 from backend.errors import DomainError
@@ -99,7 +99,7 @@ def verify_chat(channel: ChannelDep, session: SessionDep) -> ChatVerification:
     )
 
 
-@router.websocket("/ws")
+@router.websocket("/ws", dependencies=[TrustedOrigin])
 async def chat_socket(
     websocket: WebSocket, order_id: int, engine: EngineDep, chain: ChainDep, rooms: RoomsDep, follower: FollowerDep
 ) -> None:
@@ -109,8 +109,11 @@ async def chat_socket(
     socket stays open. Refusals close with 4401 (not signed in), 4403 (not a party),
     4404 (unknown order) or 4503 (chain unreachable for the arbitrator check), after
     accepting, so that browsers see the code.
+
+    Signed in by cookie, never by URL (see `websocket_token`); a page of another origin is
+    refused at the handshake (HTTP 403), before anything is sent.
     """
-    await websocket.accept()
+    await accept_websocket(websocket)
 
     def open_channel() -> service.Channel:
         with Session(engine) as session:
