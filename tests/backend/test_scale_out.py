@@ -1,5 +1,6 @@
 """Several app processes on one PostgreSQL: real uvicorn processes, started together on a
-fresh database (a throwaway server, see tests/postgres.py), the indexer in one of them.
+fresh database (a throwaway server, see tests/postgres.py), the indexer in one of them or
+standalone.
 
 - they start together without racing on the migrations;
 - a user whose sockets are on the OTHER process receives the order event and the
@@ -53,9 +54,8 @@ class AppProcess:
         return self.log.read_text(errors="replace")[-4000:]
 
 
-def start_app(name: str, *, tmp_path: Path, database_url: str, rpc_url: str, manifest_path: str, indexer: bool):
-    port = free_port()
-    env = {
+def app_env(*, port: int, database_url: str, rpc_url: str, manifest_path: str, indexer: bool) -> dict:
+    return {
         **os.environ,
         "SENTINEL_DATABASE_URL": database_url,
         "SENTINEL_RPC_URL": rpc_url,
@@ -64,10 +64,22 @@ def start_app(name: str, *, tmp_path: Path, database_url: str, rpc_url: str, man
         "SENTINEL_PUBLIC_ORIGIN": f"http://127.0.0.1:{port}",
         "SENTINEL_SIWE_DOMAINS": json.dumps([f"127.0.0.1:{port}"]),
     }
+
+
+def start_app(name: str, *, tmp_path: Path, indexer: bool, **options) -> AppProcess:
+    port = free_port()
     log = tmp_path / f"{name}.log"
     command = [sys.executable, "-m", "uvicorn", "--factory", "backend.main:create_app", "--port", str(port)]
+    env = app_env(port=port, indexer=indexer, **options)
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
     return AppProcess(name, port, process, log)
+
+
+def start_standalone_indexer(*, tmp_path: Path, **options) -> subprocess.Popen:
+    log = tmp_path / "indexer.log"
+    env = app_env(port=0, indexer=True, **options)
+    command = [sys.executable, "-m", "backend.cli", "index"]
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
 
 
 def wait_until_serving(app: AppProcess, timeout: float = 90) -> None:
@@ -84,27 +96,34 @@ def wait_until_serving(app: AppProcess, timeout: float = 90) -> None:
     pytest.fail(f"app {app.name} did not serve within {timeout} s:\n{app.output()}")
 
 
-@pytest.fixture
-def two_apps(tmp_path, postgres_url, manifest, chain, token):
-    """Two app processes started at the same moment on a fresh database: `indexing` runs
-    the indexer, `serving` does not (as behind a load balancer with one indexer)."""
+@pytest.fixture(params=["indexer-in-an-app", "standalone-indexer"])
+def two_apps(request, tmp_path, postgres_url, manifest, chain, token):
+    """Two app processes started at the same moment on a fresh database (as behind a load
+    balancer), and one indexer: in the first app, or alone (`python -m backend.cli index`,
+    started with them). The second app never indexes."""
     options = dict(tmp_path=tmp_path, database_url=postgres_url, rpc_url=chain.provider.uri)
+    options["manifest_path"] = manifest["path"]
+    standalone = request.param == "standalone-indexer"
+    processes = []
     apps = [
-        start_app("indexing", **options, manifest_path=manifest["path"], indexer=True),
-        start_app("serving", **options, manifest_path=manifest["path"], indexer=False),
+        start_app("indexing", **options, indexer=not standalone),
+        start_app("serving", **options, indexer=False),
     ]
+    processes += [app.process for app in apps]
+    if standalone:
+        processes.append(start_standalone_indexer(**options))
     try:
         for app in apps:
             wait_until_serving(app)
         yield apps
     finally:
-        for app in apps:
-            app.process.terminate()
-        for app in apps:
+        for process in processes:
+            process.terminate()
+        for process in processes:
             try:
-                app.process.wait(timeout=15)
+                process.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                app.process.kill()
+                process.kill()
 
 
 def session_token(database_url: str, address: str) -> str:
