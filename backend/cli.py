@@ -121,6 +121,7 @@ def index(poll: float | None) -> None:
     from backend.chain.contracts import Deployment, ManifestError
     from backend.chain.indexer import Indexer
     from backend.projections import all_projections
+    from backend.push import announce
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     settings = _settings()
@@ -138,6 +139,8 @@ def index(poll: float | None) -> None:
         projections=all_projections(),
         confirmations=settings.confirmations,
         window=settings.indexer_window_blocks,
+        # The app processes' push followers poll anyway; on PostgreSQL this wakes them at once.
+        on_commit=lambda _events: announce(engine),
     )
     click.echo(f"indexing chain {deployment.chain_id} from {settings.rpc_url} into {settings.database_url}")
     delay = poll

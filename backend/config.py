@@ -46,6 +46,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_000_000
     frontend_dir: Path = ROOT / "frontend"
 
+    # push across processes and WebSocket origins (backend/push.py, backend/auth/deps.py)
+    # The follower's longest wait between two looks at the pushed tables (a write wakes it sooner).
+    push_poll_seconds: float = 0.2
+    # Origins whose pages may open the WebSockets, besides public_origin and http(s)://<siwe_domains>.
+    allowed_origins: list[str] = []
+
 
 def check_keys_for_chain(settings: Settings, chain_id: int) -> None:
     """Anvil's well-known keys are public: on any chain but a local one they would hand

@@ -1,14 +1,27 @@
-"""HTTP guards shared by every route."""
+"""HTTP guards shared by every route, and what the server's logs may show of a request."""
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+import json
+import logging
+
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class BodySizeLimit:
-    """Refuses request bodies over `max_bytes` with 413, declared or streamed."""
+    """Refuses request bodies over `max_bytes` with 413, declared or streamed.
+
+    A declared Content-Length over the limit is refused before the app runs. A streamed
+    (chunked) body is counted as the app reads it; past the limit the read raises an
+    HTTPException(413): FastAPI lets an HTTPException from the body read through (any
+    other exception there becomes its 400 "error parsing the body"), and the app's
+    exception handling answers it. An app part that does not handle it (a mount) leaves it
+    to this middleware, which answers 413 itself if no response has started.
+    """
 
     def __init__(self, app: ASGIApp, max_bytes: int):
         self.app = app
         self.max_bytes = max_bytes
+        self.detail = f"request body too large: at most {max_bytes} bytes"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -18,23 +31,31 @@ class BodySizeLimit:
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             return await self._too_large(send)
         received = 0
+        started = False
 
-        async def limited_receive():
+        async def limited_receive() -> Message:
             nonlocal received
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise _TooLarge
+                    raise BodyTooLarge(self.detail)
             return message
 
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
         try:
-            await self.app(scope, limited_receive, send)
-        except _TooLarge:
+            await self.app(scope, limited_receive, tracking_send)
+        except BodyTooLarge:
+            if started:
+                raise
             await self._too_large(send)
 
     async def _too_large(self, send: Send) -> None:
-        body = b'{"detail":"request body too large"}'
+        body = json.dumps({"detail": self.detail}).encode()
         await send(
             {
                 "type": "http.response.start",
@@ -45,5 +66,33 @@ class BodySizeLimit:
         await send({"type": "http.response.body", "body": body})
 
 
-class _TooLarge(Exception):
-    pass
+class BodyTooLarge(HTTPException):
+    def __init__(self, detail: str):
+        super().__init__(status_code=413, detail=detail)
+
+
+class NoQueryStrings(logging.Filter):
+    """Drops the query string from the paths uvicorn logs (access lines, WebSocket
+    handshakes): a query may hold a credential (an old page's `?token=`), and a log is no
+    place for one. The desk itself never puts a credential in a URL."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(isinstance(a, str) and "?" in a for a in record.args):
+            record.args = tuple(_without_query(a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+
+def _without_query(value: str) -> str:
+    return value.split("?", 1)[0] if value.startswith("/") else value
+
+
+# uvicorn logs request paths on these two: "uvicorn.access" (one line per HTTP request)
+# and "uvicorn.error" (one per WebSocket handshake).
+LOGGERS_WITH_PATHS = ("uvicorn.access", "uvicorn.error")
+
+
+def keep_query_strings_out_of_logs() -> None:
+    for name in LOGGERS_WITH_PATHS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, NoQueryStrings) for f in logger.filters):
+            logger.addFilter(NoQueryStrings())

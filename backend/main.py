@@ -17,11 +17,14 @@ from backend.chain.indexer import Indexer
 from backend.config import Settings, check_keys_for_chain, get_settings
 from backend.db import make_engine
 from backend.errors import DomainError
-from backend.http import BodySizeLimit
+from backend.http import BodySizeLimit, keep_query_strings_out_of_logs
 from backend.market.cache import PageCache
 from backend.migrate import migrate
+from backend.negotiation.push import chat_feed
+from backend.negotiation.rooms import rooms_of
 from backend.notifications.hub import NotificationHub
 from backend.projections import all_projections
+from backend.push import Follower
 from backend.routers import ROUTERS
 
 log = logging.getLogger("sentinel")
@@ -29,6 +32,7 @@ log = logging.getLogger("sentinel")
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    keep_query_strings_out_of_logs()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -45,6 +49,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         hub = NotificationHub()
         hub.bind(asyncio.get_running_loop())
         app.state.hub = hub
+        # Every process pushes every chain event and chat message to its own sockets,
+        # whichever process (or standalone indexer) wrote it: see backend/push.py.
+        follower = app.state.follower = Follower(
+            engine=app.state.engine,
+            feeds=[hub.chain_feed(), chat_feed(rooms_of(app), hub)],
+            poll_seconds=settings.push_poll_seconds,
+        )
+        follower.start()
         app.state.ads_cache = PageCache(engine=app.state.engine)
         app.state.indexer = Indexer(
             engine=app.state.engine,
@@ -53,7 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             projections=all_projections(),
             confirmations=settings.confirmations,
             window=settings.indexer_window_blocks,
-            on_commit=hub.publish_chain_events,
+            on_commit=lambda _events: follower.wake(),
             on_change=app.state.ads_cache.invalidate,
         )
         if settings.indexer_enabled:
@@ -62,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             app.state.indexer.stop()
+            follower.stop()
             app.state.engine.dispose()
 
     app = FastAPI(

@@ -27,7 +27,12 @@ class ChainEvent(SQLModel, table=True):
     """A decoded log of one of the project's contracts, from an accepted block."""
 
     __tablename__ = "chain_event"
-    __table_args__ = (UniqueConstraint("tx_hash", "log_index", name="uq_chain_event_tx_log"),)
+    # AUTOINCREMENT (SQLite): ids freed by a reorg's delete are never reused, so the push
+    # follower (backend/push.py), which tails this table by id, never skips a new event.
+    __table_args__ = (
+        UniqueConstraint("tx_hash", "log_index", name="uq_chain_event_tx_log"),
+        {"sqlite_autoincrement": True},
+    )
     id: int | None = Field(default=None, primary_key=True)
     tx_hash: str = Field(max_length=66, index=True)
     log_index: int

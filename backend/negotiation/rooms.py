@@ -1,7 +1,7 @@
-"""In-process fan-out of new chat messages to the order's open sockets.
+"""This process's fan-out of new chat messages to the order's open sockets.
 
-One process serves its own sockets; REST posts handled by another process reach them
-only through the transcript (the client reloads on reconnect), like NotificationHub.
+One process serves its own sockets; its push follower (backend/negotiation/push.py)
+publishes here every message stored by any process, over REST or a socket.
 """
 
 import asyncio

@@ -12,23 +12,21 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-from backend.auth.deps import CurrentUser, websocket_user
+from backend.auth.deps import CurrentUser, TrustedOrigin, accept_websocket, websocket_user
 from backend.chain.deps import ChainDep
 from backend.db import EngineDep, SessionDep
 from backend.errors import DomainError
 from backend.negotiation import service, transcript
-from backend.negotiation.rooms import ChatRooms, RoomsDep, put_nowait
+from backend.negotiation.rooms import RoomsDep, put_nowait
 from backend.negotiation.schemas import (
     ChatHead,
     ChatHistoryFrame,
     ChatMessageCreate,
-    ChatMessageFrame,
     ChatMessagePublic,
     ChatTranscript,
     ChatVerification,
 )
-from backend.notifications.deps import HubDep
-from backend.notifications.hub import NotificationHub
+from backend.push import Follower, FollowerDep
 
 router = APIRouter(
     prefix="/orders/{order_id}/chat",
@@ -61,14 +59,11 @@ def _transcript(session: Session, order_id: int) -> ChatTranscript:
     )
 
 
-def _post(
-    session: Session, rooms: ChatRooms, hub: NotificationHub, channel: service.Channel, body: str
-) -> ChatMessagePublic:
-    """Append, then push to the order's sockets and the other parties' notification pages."""
+def _post(session: Session, follower: Follower, channel: service.Channel, body: str) -> ChatMessagePublic:
+    """Append, then wake the followers: every process's follower, this one's included,
+    pushes the message to its sockets (backend/negotiation/push.py), never this route."""
     message = ChatMessagePublic.of(service.append_message(session, channel=channel, body=body))
-    rooms.publish(message.order_id, ChatMessageFrame(message=message).model_dump(mode="json"))
-    for address in service.recipients(channel):
-        hub.publish(address, {"type": "chat", "order_id": message.order_id, "seq": message.seq})
+    follower.wake()
     return message
 
 
@@ -79,9 +74,9 @@ def read_chat(channel: ChannelDep, session: SessionDep) -> ChatTranscript:
 
 @router.post("", response_model=ChatMessagePublic, status_code=201, summary="Post a chat message")
 def post_chat(
-    payload: ChatMessageCreate, channel: ChannelDep, session: SessionDep, rooms: RoomsDep, hub: HubDep
+    payload: ChatMessageCreate, channel: ChannelDep, session: SessionDep, follower: FollowerDep
 ) -> ChatMessagePublic:
-    return _post(session, rooms, hub, channel, payload.body)
+    return _post(session, follower, channel, payload.body)
 
 
 @router.get("/head", response_model=ChatHead, summary="The transcript head, for dispute evidence")
@@ -104,9 +99,9 @@ def verify_chat(channel: ChannelDep, session: SessionDep) -> ChatVerification:
     )
 
 
-@router.websocket("/ws")
+@router.websocket("/ws", dependencies=[TrustedOrigin])
 async def chat_socket(
-    websocket: WebSocket, order_id: int, engine: EngineDep, chain: ChainDep, rooms: RoomsDep, hub: HubDep
+    websocket: WebSocket, order_id: int, engine: EngineDep, chain: ChainDep, rooms: RoomsDep, follower: FollowerDep
 ) -> None:
     """Live chat: a `history` frame on connect, then `message` frames as anyone posts.
 
@@ -114,8 +109,11 @@ async def chat_socket(
     socket stays open. Refusals close with 4401 (not signed in), 4403 (not a party),
     4404 (unknown order) or 4503 (chain unreachable for the arbitrator check), after
     accepting, so that browsers see the code.
+
+    Signed in by cookie, never by URL (see `websocket_token`); a page of another origin is
+    refused at the handshake (HTTP 403), before anything is sent.
     """
-    await websocket.accept()
+    await accept_websocket(websocket)
 
     def open_channel() -> service.Channel:
         with Session(engine) as session:
@@ -153,7 +151,7 @@ async def chat_socket(
 
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(pump)
-            await _receive_loop(websocket, engine, rooms, hub, channel, queue)
+            await _receive_loop(websocket, engine, follower, channel, queue)
             tasks.cancel_scope.cancel()
     except WebSocketDisconnect:
         pass
@@ -174,8 +172,7 @@ def _history(engine: Engine, order_id: int) -> ChatHistoryFrame:
 async def _receive_loop(
     websocket: WebSocket,
     engine: Engine,
-    rooms: ChatRooms,
-    hub: NotificationHub,
+    follower: Follower,
     channel: service.Channel,
     queue: asyncio.Queue,
 ) -> None:
@@ -189,7 +186,7 @@ async def _receive_loop(
 
     def persist(body: str) -> None:
         with Session(engine) as session:
-            _post(session, rooms, hub, channel, body)
+            _post(session, follower, channel, body)
 
     while True:
         frame = await websocket.receive()

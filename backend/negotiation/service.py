@@ -104,7 +104,6 @@ def append_message(session: Session, *, channel: Channel, body: str) -> ChatMess
     raise DomainError(503, "too many messages at once on this order; try again")
 
 
-def recipients(channel: Channel) -> list[str]:
+def recipients(*, buyer: str, seller: str, sender: str) -> list[str]:
     """The parties to notify of a new message: everyone but its sender."""
-    sender = (channel.user.address or "").lower()
-    return [party for party in dict.fromkeys(channel.parties) if party.lower() != sender]
+    return [party for party in dict.fromkeys((buyer, seller)) if party.lower() != sender.lower()]

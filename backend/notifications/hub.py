@@ -1,8 +1,9 @@
-"""In-process pub/sub from the indexer thread to WebSocket clients.
+"""This process's pub/sub from the push follower's thread to its WebSocket clients.
 
-One process holds the hub; with several backend processes behind a load balancer each
-serves its own sockets and every process's indexer follower publishes to its own hub
-(see README, scale-out).
+Each process holds one hub and serves its own sockets. Nothing publishes chain events
+or chat notices straight from where they are written: every process's follower
+(backend/push.py) reads them from the database, whichever process wrote them, and
+publishes here (see README, scale-out).
 """
 
 import asyncio
@@ -10,6 +11,7 @@ import threading
 from collections import defaultdict
 
 from backend.chain.models import ChainEvent
+from backend.push import Feed
 
 
 class NotificationHub:
@@ -40,8 +42,12 @@ class NotificationHub:
         for queue in queues:
             self._loop.call_soon_threadsafe(_put_nowait, queue, message)
 
+    def chain_feed(self) -> Feed:
+        """What the follower hands new `chain_event` rows to."""
+        return Feed("chain_event", ChainEvent, lambda _session, rows: self.publish_chain_events(rows))
+
     def publish_chain_events(self, events: list[ChainEvent]) -> None:
-        """Indexer subscriber: each order or ad event goes to every account it names."""
+        """Each order or ad event goes to every account it names."""
         for event in events:
             if event.contract != "OtcEscrow" and event.contract != "KycRegistry":
                 continue

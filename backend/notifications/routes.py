@@ -9,14 +9,14 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocketState
 
-from backend.auth.deps import websocket_user
+from backend.auth.deps import TrustedOrigin, accept_websocket, websocket_user
 from backend.db import EngineDep
 from backend.notifications.deps import HubDep
 
 router = APIRouter(prefix="/notifications", tags=["notifications"])
 
 
-@router.websocket("/ws")
+@router.websocket("/ws", dependencies=[TrustedOrigin])
 async def notifications_socket(websocket: WebSocket, engine: EngineDep, hub: HubDep) -> None:
     """Pushes for the signed-in wallet: chain events of its orders and ads, chat messages.
 
@@ -24,8 +24,11 @@ async def notifications_socket(websocket: WebSocket, engine: EngineDep, hub: Hub
     with a `type` ("chain_event", "chat"). Frames sent by
     the client are ignored. Closes with 4401 when not signed in and 4403 for an account
     without a wallet address (pushes are addressed to wallets).
+
+    Signed in by cookie, never by URL (see `websocket_token`); a page of another origin is
+    refused at the handshake (HTTP 403), before anything is sent.
     """
-    await websocket.accept()
+    await accept_websocket(websocket)
 
     def address_of_caller() -> tuple[bool, str | None]:
         with Session(engine) as session:

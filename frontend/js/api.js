@@ -1,7 +1,8 @@
 // The backend's HTTP and WebSocket API. The session token from /auth/siwe lives in
-// sessionStorage (one tab, one session): it goes out as Bearer on fetches and as the
-// `token` parameter of WebSockets, which cannot carry headers. The HTTP-only cookie
-// the backend also sets works for plain page loads.
+// sessionStorage (one tab, one session): it goes out as Bearer on fetches. WebSockets
+// cannot carry headers and a URL is no place for a token (logs, histories), so it goes
+// out in a cookie of the handshake (see wsUrl). The HTTP-only cookie the backend also
+// sets is the browser's latest sign-in, not necessarily this tab's.
 
 import { t } from "./i18n.js";
 
@@ -97,11 +98,23 @@ export async function api(path, { method = "GET", body, query, auth = true, sign
   return data;
 }
 
+/**
+ * The ws(s):// URL of the socket at /api<path>. The tab's token rides in a cookie that
+ * only this socket's handshake sends: named by a random key (the only thing the URL
+ * carries), scoped to the socket's path, gone after 30 s or when the handshake answers.
+ * Call it right before `new WebSocket(...)`.
+ */
 export function wsUrl(path, query = {}) {
   const url = new URL(`/api${path}`, location.origin);
   url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
   const session = getSession();
-  if (session) url.searchParams.set("token", session.token);
+  if (session) {
+    const key = Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, "0")).join("");
+    const secure = location.protocol === "https:" ? "; Secure" : "";
+    // Session tokens are URL-safe base64: nothing to escape in a cookie value.
+    document.cookie = `sentinel_ws_${key}=${session.token}; Path=${url.pathname}; Max-Age=30; SameSite=Strict${secure}`;
+    url.searchParams.set("ws_key", key);
+  }
   for (const [key, value] of Object.entries(query)) url.searchParams.set(key, value);
   return url.toString();
 }

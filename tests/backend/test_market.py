@@ -253,7 +253,7 @@ def test_deployment__public_rpc_url_is_what_wallets_get(settings, token):
 
 def test_oversized_body__413(client):
     response = client.post("/api/auth/nonce", content=b"x" * 2_000_000, headers={"content-type": "application/json"})
-    assert response.status_code == 413 and response.json()["detail"] == "request body too large"
+    assert response.status_code == 413 and response.json()["detail"] == "request body too large: at most 1000000 bytes"
 
 
 def test_start_up__anvil_relayer_key_refused_off_a_local_chain(settings, manifest, tmp_path, token):

@@ -283,19 +283,23 @@ def test_chat__append_retries_when_another_process_took_the_seq(
 # ------------------------------------------------------------ WebSocket
 
 
-def ws_url(order_id, headers=None):
-    url = f"/api/orders/{order_id}/chat/ws"
-    if headers:
-        url += "?token=" + headers["Authorization"].removeprefix("Bearer ")
-    return url
+def ws_url(order_id):
+    return f"/api/orders/{order_id}/chat/ws"
+
+
+def connect_chat(client, order_id, headers=None):
+    """Open the chat socket as a same-origin page of `headers`' session would: with the
+    HTTP-only session cookie (never a token in the URL)."""
+    cookie = {"cookie": "sentinel_session=" + headers["Authorization"].removeprefix("Bearer ")} if headers else {}
+    return client.websocket_connect(ws_url(order_id), headers=cookie)
 
 
 def test_chat_ws__buyer_and_seller_talk(client, login_as, buyer, seller, order_id):
     buyer_headers, seller_headers = login_as(buyer), login_as(seller)
     client.post(chat(order_id), json={"body": "earlier"}, headers=buyer_headers)
     with (
-        client.websocket_connect(ws_url(order_id, buyer_headers)) as buyer_ws,
-        client.websocket_connect(ws_url(order_id, seller_headers)) as seller_ws,
+        connect_chat(client, order_id, buyer_headers) as buyer_ws,
+        connect_chat(client, order_id, seller_headers) as seller_ws,
     ):
         for ws in (buyer_ws, seller_ws):
             history = receive_json(ws)
@@ -319,7 +323,7 @@ def test_chat_ws__buyer_and_seller_talk(client, login_as, buyer, seller, order_i
 
 
 def test_chat_ws__bad_frames_get_errors_and_socket_stays_open(client, login_as, buyer, order_id):
-    with client.websocket_connect(ws_url(order_id, login_as(buyer))) as ws:
+    with connect_chat(client, order_id, login_as(buyer)) as ws:
         receive_json(ws)
         ws.send_text("not json")
         assert receive_json(ws) == {"type": "error", "detail": 'frame is not JSON; send {"body": "..."}'}
@@ -340,17 +344,17 @@ def test_chat_ws__bad_frames_get_errors_and_socket_stays_open(client, login_as, 
 
 def test_chat_ws__refusal_codes(client, login_as, buyer, other, order_id):
     cases = [
-        (ws_url(order_id), 4401),
-        (ws_url(order_id) + "?token=bogus", 4401),
-        (ws_url(order_id, login_as(other)), 4403),
-        (ws_url(order_id + 1000, login_as(buyer)), 4404),
-        (ws_url(2**70, login_as(buyer)), 4404),
+        (order_id, None, 4401),
+        (order_id, {"Authorization": "Bearer bogus"}, 4401),
+        (order_id, login_as(other), 4403),
+        (order_id + 1000, login_as(buyer), 4404),
+        (2**70, login_as(buyer), 4404),
     ]
-    for url, code in cases:
-        with client.websocket_connect(url) as ws:
+    for target, headers, code in cases:
+        with connect_chat(client, target, headers) as ws:
             with pytest.raises(WebSocketDisconnect) as refused:
                 receive_json(ws)
-            assert refused.value.code == code, url
+            assert refused.value.code == code, (target, headers)
 
 
 def test_chat_ws__session_cookie_authenticates(client, login_as, seller, order_id):
@@ -366,11 +370,11 @@ def test_chat_ws__session_cookie_authenticates(client, login_as, seller, order_i
 def test_chat_ws__arbitrator_refused_before_dispute_admitted_after(
     client, login_as, escrow, admin, buyer, order_id, sync
 ):
-    url = ws_url(order_id, login_as(admin, roles=("user",)))
-    with client.websocket_connect(url) as ws:
+    headers = login_as(admin, roles=("user",))
+    with connect_chat(client, order_id, headers) as ws:
         with pytest.raises(WebSocketDisconnect) as refused:
             receive_json(ws)
         assert refused.value.code == 4403
     dispute(escrow, buyer, order_id, sync)
-    with client.websocket_connect(url) as ws:
+    with connect_chat(client, order_id, headers) as ws:
         assert receive_json(ws)["type"] == "history"
