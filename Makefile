@@ -10,7 +10,7 @@ export APE_DATA_FOLDER ?= $(CURDIR)/.cache/ape
 
 INVARIANT_STEPS ?= 2000
 
-.PHONY: setup setup-python setup-node setup-browser setup-bench setup-db compile run lint test test-contracts test-backend test-e2e bench clean
+.PHONY: setup setup-python setup-node setup-browser setup-bench setup-db compile run lint test test-contracts test-backend test-e2e screenshots bench clean
 
 setup: setup-python setup-node
 
@@ -63,6 +63,10 @@ test-backend: setup setup-db
 # Browser journeys: Playwright drives Debian's Chromium against a real backend and Anvil.
 test-e2e: setup setup-browser
 	ape test tests/e2e -q
+
+# The same journeys, rewriting the committed shots in tests/e2e/screenshots (the README's).
+screenshots: setup setup-browser
+	SENTINEL_SCREENSHOTS=1 ape test tests/e2e -q
 
 # Debian's PostgreSQL: the backend suite also runs on a throwaway PostgreSQL server.
 setup-db:
