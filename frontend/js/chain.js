@@ -6,6 +6,9 @@ import { ethers } from "../vendor/ethers.min.js";
 import { api, ApiError } from "./api.js";
 import { hasKey, t } from "./i18n.js";
 
+/** @typedef {import("../../types/api").Schemas["DeploymentPublic"]} Deployment */
+
+/** @type {Promise<Deployment> | null} */
 let deploymentPromise = null;
 
 export function loadDeployment() {
@@ -16,15 +19,21 @@ export function loadDeployment() {
   return deploymentPromise;
 }
 
+/** @param {Deployment} deployment */
 export function escrowContract(deployment, runner) {
   return new ethers.Contract(deployment.contracts.OtcEscrow, deployment.abis.OtcEscrow, runner);
 }
 
+/** @param {Deployment} deployment */
 export function tokenContract(deployment, address, runner) {
   return new ethers.Contract(address, deployment.token_abi, runner);
 }
 
-/** The manifest's entry for a token, or a neutral stand-in for one it does not list. */
+/**
+ * The manifest's entry for a token, or a neutral stand-in for one it does not list.
+ * @param {Deployment | null} deployment
+ * @returns {import("../../types/api").Schemas["TokenPublic"]}
+ */
 export function tokenInfo(deployment, address) {
   const known = deployment?.tokens?.find((tk) => tk.address.toLowerCase() === String(address).toLowerCase());
   return known || { address, symbol: `${String(address).slice(0, 6)}…`, decimals: 18, name: address };
@@ -44,7 +53,10 @@ export function termsHash(text) {
   return ethers.keccak256(ethers.toUtf8Bytes(text || ""));
 }
 
-/** Log of `eventName` emitted by the escrow in `receipt`, decoded. */
+/**
+ * Log of `eventName` emitted by the escrow in `receipt`, decoded.
+ * @param {Deployment} deployment
+ */
 export function findEvent(deployment, receipt, eventName) {
   const iface = new ethers.Interface(deployment.abis.OtcEscrow);
   for (const log of receipt?.logs || []) {
@@ -83,7 +95,7 @@ function findRevertData(err, depth = 0) {
 }
 
 /** "otc_escrow: amount exceeds available" from whatever the wallet or ethers threw. */
-export function revertReason(err) {
+function revertReason(err) {
   if (!err) return null;
   if (typeof err.reason === "string" && err.reason) return err.reason;
   if (typeof err.revert?.args?.[0] === "string") return err.revert.args[0];

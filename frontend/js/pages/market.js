@@ -23,6 +23,7 @@ import { getSigner, onWalletChange, wallet } from "../wallet.js";
 
 const PAGE_SIZE = 20;
 const state = {
+  /** @type {import("../../../types/api").Schemas["AdWithStats"][]} */
   items: [],
   total: 0,
   loading: true,
@@ -34,6 +35,7 @@ const state = {
 let requestSeq = 0;
 let loadedKey = null;
 
+/** @type {() => any} the filter form (tsc checks API fields here, not DOM element kinds) */
 const form = () => document.getElementById("filters");
 
 function fillFilterOptions() {
@@ -53,9 +55,10 @@ function fillFilterOptions() {
 
 function readFilters() {
   const data = new FormData(form());
-  const query = { sort: data.get("sort") || "price" };
+  /** @type {import("../../../types/api").QueryOf<"/ads">} */
+  const query = { sort: /** @type {any} */ (data.get("sort")) || "price" };
   const token = data.get("token");
-  if (token) query.token = token;
+  if (token) query.token = String(token);
   const fiat = String(data.get("fiat") || "").trim().toUpperCase();
   if (fiat) {
     if (!/^[A-Z]{3}$/.test(fiat)) throw new Error(t("error.bad_fiat"));
@@ -73,7 +76,7 @@ function readFilters() {
     query.amount = parseAmount(amount, token.decimals).toString();
   }
   const method = data.get("payment_method");
-  if (method) query.payment_method = method;
+  if (method) query.payment_method = Number(method);
   return query;
 }
 
