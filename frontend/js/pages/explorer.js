@@ -12,7 +12,9 @@ const state = {
   query: "",
   /** @type {import("../../../types/api").Schemas["SearchResponse"] | null} */
   data: null,
-  loading: false, error: null };
+  loading: false,
+  error: null,
+};
 let seq = 0;
 
 function label(key) {

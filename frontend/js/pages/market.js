@@ -17,6 +17,7 @@ import {
   shortAddress,
 } from "../format.js";
 import { t } from "../i18n.js";
+import { rules } from "../protocol.js";
 import { boot, ctx } from "../shell.js";
 import { TxBox, el, emptyState, errorBox, explorerLink, loadingState } from "../ui.js";
 import { getSigner, onWalletChange, wallet } from "../wallet.js";
@@ -141,6 +142,8 @@ function buyPanel(ad, token) {
   const txArea = el("div");
   const box = new TxBox(txArea);
   const total = el("div", { class: "small", "data-testid": "buy-total" });
+  const receive = el("div", { class: "small muted", "data-testid": "buy-receive" });
+  const feeBps = rules()?.fee_bps;
   const fieldError = el("div", { class: "field-error", role: "alert" });
   const input = el("input", {
     inputmode: "decimal",
@@ -155,8 +158,12 @@ function buyPanel(ad, token) {
     try {
       const amount = parseAmount(input.value, token.decimals);
       total.textContent = t("buy.you_pay", { total: formatFiat(fiatTotal(amount, ad.price, token.decimals), ad.fiat) });
+      // The escrow keeps its fee (the rate now, fixed for the order at opening) out of the tokens.
+      const fee = feeBps ? (amount * BigInt(feeBps)) / 10_000n : 0n;
+      receive.textContent = fee ? t("protocol.you_receive", { amount: formatToken(amount - fee, token), rate: `${feeBps / 100}%` }) : "";
     } catch {
       total.textContent = "";
+      receive.textContent = "";
     }
   };
   input.addEventListener("input", updateTotal);
@@ -187,6 +194,7 @@ function buyPanel(ad, token) {
     el("label", { class: "field" }, el("span", {}, t("buy.amount_label", { symbol: token.symbol })), input),
     fieldError,
     total,
+    receive,
     el("div", { class: "hint" }, t("buy.price_guard", { price: formatFiat(ad.price, ad.fiat) })),
     el(
       "div",

@@ -27,7 +27,12 @@ const WINDOWS = [900, 1800, 3600, 7200, 86400]; // the choices; the contract's b
 const state = {
   /** @type {import("../../../types/api").Schemas["AdWithStats"][]} */
   ads: [],
-  loading: true, error: null, panel: {}, busy: {}, closedHere: new Set() };
+  loading: true,
+  error: null,
+  panel: {},
+  busy: {},
+  closedHere: new Set(),
+};
 let loadedFor = null;
 
 async function load() {
