@@ -4,19 +4,37 @@
 
 import { ethers } from "../vendor/ethers.min.js";
 import { api, ApiError } from "./api.js";
+import { formatDuration } from "./format.js";
 import { hasKey, t } from "./i18n.js";
 
 /** @typedef {import("../../types/api").Schemas["DeploymentPublic"]} Deployment */
 
 /** @type {Promise<Deployment> | null} */
 let deploymentPromise = null;
+/** @type {Deployment | null} */
+let loaded = null;
 
 export function loadDeployment() {
-  deploymentPromise ??= api("/chain/deployment", { auth: false }).catch((err) => {
-    deploymentPromise = null;
-    throw err;
-  });
+  deploymentPromise ??= api("/chain/deployment", { auth: false }).then(
+    (deployment) => (loaded = deployment),
+    (err) => {
+      deploymentPromise = null;
+      throw err;
+    },
+  );
   return deploymentPromise;
+}
+
+/** The numbers revert texts name ("at most {max_window}"), from the deployed escrow's rules. */
+function ruleWords() {
+  const rules = loaded?.protocol;
+  if (!rules) return undefined;
+  return {
+    min_window: formatDuration(rules.min_payment_window),
+    max_window: formatDuration(rules.max_payment_window),
+    grace: formatDuration(rules.seller_dispute_grace),
+    max_fee: `${rules.max_fee_bps / 100}%`,
+  };
 }
 
 /** @param {Deployment} deployment */
@@ -129,7 +147,7 @@ export function describeError(err) {
   const reason = revertReason(err);
   if (reason) {
     const key = reasonKey(reason);
-    return { message: hasKey(key) ? t(key) : t("revert.unknown"), reason };
+    return { message: hasKey(key) ? t(key, ruleWords()) : t("revert.unknown"), reason };
   }
   if (err instanceof ApiError) return { message: err.message, reason: null };
   if (err?.code === "INSUFFICIENT_FUNDS") return { message: t("error.insufficient_gas"), reason: null };

@@ -1,5 +1,7 @@
 // The gasless route: the backend prepares the EIP-712 message of an action, the wallet
-// signs it, and an admitted node sends it (the user pays no gas).
+// signs it, and an admitted node sends it (the user pays no gas). Which node relayed
+// shows where the action is shown: the transaction's label (actions.js, `perform`) and
+// the timeline's ActionRelayed entry (summary.js, `eventDetail`).
 
 import { api } from "../api.js";
 import { ctx } from "../shell.js";

@@ -3,10 +3,10 @@
 // and the chat with the other party. It refreshes when the notifications socket says
 // the order changed, and polls every few seconds as a fallback.
 //
-// The parts live in ../order/: state.js (data), summary.js, actions.js (with panels.js,
-// relay.js), chat.js and notifications.js. This entry wires them: each view in VIEWS renders from the
-// shared state after every refresh; a new part of the page (e.g. payment details) is a
-// module with a render function added there, and its container in order.html.
+// The parts live in ../order/: state.js (data), summary.js, actions.js (with panels.js
+// and relay.js), chat.js and notifications.js. This entry wires them: each view in VIEWS
+// renders from the shared state after every refresh; a new part of the page (e.g. payment
+// details) is a module with a render function added there, and its container in order.html.
 
 import { boot } from "../shell.js";
 import { errorBox, loadingState } from "../ui.js";
