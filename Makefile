@@ -10,7 +10,7 @@ export APE_DATA_FOLDER ?= $(CURDIR)/.cache/ape
 
 INVARIANT_STEPS ?= 2000
 
-.PHONY: setup setup-python setup-node setup-browser setup-bench setup-db compile run lint test test-contracts test-backend test-e2e bench clean
+.PHONY: setup setup-python setup-node setup-browser setup-bench setup-db compile run lint typecheck test test-contracts test-backend test-e2e screenshots bench clean
 
 setup: setup-python setup-node
 
@@ -48,8 +48,22 @@ lint: setup
 	ruff check .
 	ruff format --check .
 
+# The frontend against the API's schema: types generated from the app's own OpenAPI document
+# (types/openapi.d.ts, git-ignored: regenerated on every run, so never stale), then tsc over
+# frontend/js (tsconfig.json): a page may read only the fields a response declares.
+typecheck: setup frontend/vendor/ethers.min.d.ts
+	@mkdir -p .cache
+	python -m scripts.openapi > .cache/openapi.json
+	openapi-typescript .cache/openapi.json --output types/openapi.d.ts
+	tsc -p tsconfig.json
+
+# The pages import ethers from frontend/vendor/; tsc finds its types through this stub.
+frontend/vendor/ethers.min.d.ts:
+	@mkdir -p frontend/vendor
+	echo 'export * from "ethers";' > $@
+
 # Three pytest runs: each suite has its own conftest (and ape starts its own Anvil).
-test: setup setup-browser setup-db lint
+test: setup setup-browser setup-db lint typecheck
 	ape test tests/contracts --invariant-steps $(INVARIANT_STEPS) -q
 	ape test tests/backend -q
 	ape test tests/e2e -q
@@ -63,6 +77,10 @@ test-backend: setup setup-db
 # Browser journeys: Playwright drives Debian's Chromium against a real backend and Anvil.
 test-e2e: setup setup-browser
 	ape test tests/e2e -q
+
+# The same journeys, rewriting the committed shots in tests/e2e/screenshots (the README's).
+screenshots: setup setup-browser
+	SENTINEL_SCREENSHOTS=1 ape test tests/e2e -q
 
 # Debian's PostgreSQL: the backend suite also runs on a throwaway PostgreSQL server.
 setup-db:

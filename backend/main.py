@@ -46,6 +46,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         check_keys_for_chain(settings, deployment.chain_id)
         w3 = Web3(Web3.HTTPProvider(settings.rpc_url, request_kwargs={"timeout": 30}))
         app.state.chain = ChainContext(w3=w3, deployment=deployment)
+        try:
+            app.state.chain.rules()
+        except RequestException:
+            log.warning("the chain node is unreachable: the escrow's rules will be read on first use")
         hub = NotificationHub()
         hub.bind(asyncio.get_running_loop())
         app.state.hub = hub

@@ -35,7 +35,8 @@ class CancelReason(StrEnum):
 
     @classmethod
     def from_code(cls, code: int) -> "CancelReason":
-        return {1: cls.BUYER, 2: cls.EXPIRED}.get(code, cls.UNKNOWN)
+        known = {c.value for c in CancelCode}
+        return cls[CancelCode(code).name] if code in known else cls.UNKNOWN
 
 
 class StatusCode(IntEnum):
@@ -47,6 +48,13 @@ class StatusCode(IntEnum):
     CANCELLED = 4
     DISPUTED = 5
     RESOLVED = 6
+
+
+class CancelCode(IntEnum):
+    """The contract's CANCEL_* constants."""
+
+    BUYER = 1
+    EXPIRED = 2
 
 
 _STATUS_BY_CODE = {code.value: OrderStatus[code.name] for code in StatusCode}

@@ -1,6 +1,6 @@
 """The chain as routes see it: web3, the deployment and its contracts."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends
@@ -10,15 +10,23 @@ from web3.contract import Contract
 
 from backend.chain.contracts import Deployment
 from backend.chain.indexer import Indexer
+from backend.chain.rules import EscrowRules
 
 
 @dataclass
 class ChainContext:
     w3: Web3
     deployment: Deployment
+    _rules: EscrowRules | None = field(default=None, init=False, repr=False)
 
     def contract(self, name: str) -> Contract:
         return self.deployment.contract(self.w3, name)
+
+    def rules(self) -> EscrowRules:
+        """Read from the chain once: at start-up, or on first use when the node was down then."""
+        if self._rules is None:
+            self._rules = EscrowRules.read(self.contract("OtcEscrow"))
+        return self._rules
 
 
 def get_chain(connection: HTTPConnection) -> ChainContext:

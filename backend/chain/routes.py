@@ -1,4 +1,5 @@
-"""Chain status and the deployment the frontend needs (chain id, addresses, ABIs)."""
+"""Chain status and the deployment the frontend needs (chain id, addresses, ABIs, the
+escrow's rules and vocabulary)."""
 
 from datetime import datetime
 
@@ -7,9 +8,10 @@ from pydantic import BaseModel
 from sqlmodel import func, select
 
 from backend.chain.deps import ChainDep, IndexerDep
-from backend.chain.models import ChainIncident, IndexedBlock
+from backend.chain.models import ChainEvent, ChainIncident, IndexedBlock
 from backend.db import SessionDep
 from backend.deps import SettingsDep
+from backend.protocol import CancelCode, CancelReason, OrderStatus, StatusCode
 
 router = APIRouter(prefix="/chain", tags=["chain"])
 
@@ -35,15 +37,46 @@ class ChainStatus(BaseModel):
     incidents: list[IncidentPublic]
 
 
+class OrderStatusPublic(BaseModel):
+    name: OrderStatus
+    code: int  # the contract's STATUS_* value
+    ended: bool  # nothing more can happen to the order
+
+
+class CancelReasonPublic(BaseModel):
+    code: int  # `OrderCancelled.reason` as the contract emits it
+    reason: CancelReason
+
+
+class ProtocolPublic(BaseModel):
+    """The escrow's rules as the deployed contract states them, and the order vocabulary."""
+
+    seller_dispute_grace: int  # seconds after mark_paid before the seller may dispute
+    min_payment_window: int  # seconds
+    max_payment_window: int  # seconds; also caps how far an extension may push a deadline
+    max_fee_bps: int
+    fee_bps: int  # the fee on orders opened now (each order keeps the fee it opened with)
+    statuses: list[OrderStatusPublic]
+    cancel_reasons: list[CancelReasonPublic]
+
+
+class TokenPublic(BaseModel):
+    address: str
+    symbol: str
+    decimals: int
+    name: str
+
+
 class DeploymentPublic(BaseModel):
     chain_id: int
     rpc_url: str
     deploy_block: int
     contracts: dict[str, str]
-    abis: dict[str, list]
-    tokens: list[dict]
-    token_abi: list
+    abis: dict[str, list[dict]]
+    tokens: list[TokenPublic]
+    token_abi: list[dict]
     relayer: str | None
+    protocol: ProtocolPublic
 
 
 @router.get("/status", response_model=ChainStatus)
@@ -66,8 +99,9 @@ def chain_status(session: SessionDep, chain: ChainDep, indexer: IndexerDep) -> C
 
 
 @router.get("/deployment", response_model=DeploymentPublic)
-def deployment(chain: ChainDep, settings: SettingsDep) -> DeploymentPublic:
+def deployment(session: SessionDep, chain: ChainDep, settings: SettingsDep) -> DeploymentPublic:
     d = chain.deployment
+    rules = chain.rules()
     return DeploymentPublic(
         chain_id=d.chain_id,
         rpc_url=settings.public_rpc_url or settings.rpc_url,
@@ -77,4 +111,25 @@ def deployment(chain: ChainDep, settings: SettingsDep) -> DeploymentPublic:
         tokens=d.tokens,
         token_abi=d.token_abi,
         relayer=d.relayer,
+        protocol=ProtocolPublic(
+            seller_dispute_grace=rules.seller_dispute_grace,
+            min_payment_window=rules.min_payment_window,
+            max_payment_window=rules.max_payment_window,
+            max_fee_bps=rules.max_fee_bps,
+            fee_bps=_indexed_fee_bps(session, default=rules.fee_bps),
+            statuses=[OrderStatusPublic(name=s, code=StatusCode[s.name], ended=s.ended) for s in OrderStatus],
+            cancel_reasons=[CancelReasonPublic(code=c, reason=CancelReason[c.name]) for c in CancelCode],
+        ),
     )
+
+
+def _indexed_fee_bps(session, *, default: int) -> int:
+    """The fee as the indexer last saw it change, so every process (and a standalone
+    indexer's) agrees; before any change, the rate read from the contract at start-up."""
+    latest = session.exec(
+        select(ChainEvent.args)
+        .where(ChainEvent.contract == "OtcEscrow", ChainEvent.name == "FeeChanged")
+        .order_by(ChainEvent.block_number.desc(), ChainEvent.log_index.desc())
+        .limit(1)
+    ).first()
+    return int(latest["fee_bps"]) if latest else default

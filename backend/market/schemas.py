@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict
 
 from backend.columns import Amount
 from backend.market.models import Ad, Order
+from backend.protocol import CancelReason, OrderStatus
 
 
 class _FromRow(BaseModel):
@@ -67,7 +68,7 @@ class OrderPublic(_FromRow):
     fiat: str
     amount: Amount
     price: Amount
-    status: str
+    status: OrderStatus
     deadline: int
     opened_at: int
     paid_at: int | None
@@ -76,7 +77,7 @@ class OrderPublic(_FromRow):
     fee: Amount | None
     buyer_received: Amount | None
     seller_refunded: Amount | None
-    cancel_reason: str | None
+    cancel_reason: CancelReason | None
     disputed_by: str | None
     evidence_hash: str | None
     buyer_bps: int | None

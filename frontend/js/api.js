@@ -53,6 +53,14 @@ export async function revokeSession(token) {
   }
 }
 
+/** "/orders/{order_id}" with {order_id: 7} -> "/orders/7" (each value URL-encoded). */
+function fillPath(path, params = {}) {
+  return path.replace(/\{(\w+)\}/g, (_, name) => {
+    if (params[name] === undefined || params[name] === null) throw new Error(`api: no value for {${name}} in ${path}`);
+    return encodeURIComponent(String(params[name]));
+  });
+}
+
 function detailOf(data, res) {
   const detail = data?.detail;
   if (typeof detail === "string") return detail;
@@ -60,9 +68,21 @@ function detailOf(data, res) {
   return `HTTP ${res.status} ${res.statusText}`.trim();
 }
 
-/** fetch /api<path>; resolves with the JSON body, rejects with ApiError(status, detail). */
-export async function api(path, { method = "GET", body, query, auth = true, signal } = {}) {
-  const url = new URL(`/api${path}`, location.origin);
+/**
+ * fetch /api<path>; resolves with the JSON body, rejects with ApiError(status, detail).
+ * `path` is written as the API's schema names it, e.g. "/orders/{order_id}", its `{names}`
+ * filled from `params`: tsc then types the response, the body and the query from the
+ * schema itself (types/api.d.ts), so a page cannot read a field no response declares.
+ *
+ * @template {import("../../types/api").ApiPath} P
+ * @template {import("../../types/api").MethodOf<P>} [M=Extract<import("../../types/api").MethodOf<P>, "GET">]
+ * @param {P} path
+ * @param {import("../../types/api").RequestOptions<P, M>} [options]
+ * @returns {Promise<import("../../types/api").ResponseOf<P, M>>}
+ */
+export async function api(path, options = {}) {
+  const { method = "GET", params, body, query, auth = true, signal } = options;
+  const url = new URL(`/api${fillPath(path, params)}`, location.origin);
   for (const [key, value] of Object.entries(query || {})) {
     if (value !== undefined && value !== null && value !== "") url.searchParams.set(key, value);
   }

@@ -4,27 +4,54 @@
 
 import { ethers } from "../vendor/ethers.min.js";
 import { api, ApiError } from "./api.js";
+import { formatDuration } from "./format.js";
 import { hasKey, t } from "./i18n.js";
 
+/** @typedef {import("../../types/api").Schemas["DeploymentPublic"]} Deployment */
+
+/** @type {Promise<Deployment> | null} */
 let deploymentPromise = null;
+/** @type {Deployment | null} */
+let loaded = null;
 
 export function loadDeployment() {
-  deploymentPromise ??= api("/chain/deployment", { auth: false }).catch((err) => {
-    deploymentPromise = null;
-    throw err;
-  });
+  deploymentPromise ??= api("/chain/deployment", { auth: false }).then(
+    (deployment) => (loaded = deployment),
+    (err) => {
+      deploymentPromise = null;
+      throw err;
+    },
+  );
   return deploymentPromise;
 }
 
+/** The numbers revert texts name ("at most {max_window}"), from the deployed escrow's rules. */
+function ruleWords() {
+  const rules = loaded?.protocol;
+  if (!rules) return undefined;
+  return {
+    min_window: formatDuration(rules.min_payment_window),
+    max_window: formatDuration(rules.max_payment_window),
+    grace: formatDuration(rules.seller_dispute_grace),
+    max_fee: `${rules.max_fee_bps / 100}%`,
+  };
+}
+
+/** @param {Deployment} deployment */
 export function escrowContract(deployment, runner) {
   return new ethers.Contract(deployment.contracts.OtcEscrow, deployment.abis.OtcEscrow, runner);
 }
 
+/** @param {Deployment} deployment */
 export function tokenContract(deployment, address, runner) {
   return new ethers.Contract(address, deployment.token_abi, runner);
 }
 
-/** The manifest's entry for a token, or a neutral stand-in for one it does not list. */
+/**
+ * The manifest's entry for a token, or a neutral stand-in for one it does not list.
+ * @param {Deployment | null} deployment
+ * @returns {import("../../types/api").Schemas["TokenPublic"]}
+ */
 export function tokenInfo(deployment, address) {
   const known = deployment?.tokens?.find((tk) => tk.address.toLowerCase() === String(address).toLowerCase());
   return known || { address, symbol: `${String(address).slice(0, 6)}…`, decimals: 18, name: address };
@@ -44,7 +71,10 @@ export function termsHash(text) {
   return ethers.keccak256(ethers.toUtf8Bytes(text || ""));
 }
 
-/** Log of `eventName` emitted by the escrow in `receipt`, decoded. */
+/**
+ * Log of `eventName` emitted by the escrow in `receipt`, decoded.
+ * @param {Deployment} deployment
+ */
 export function findEvent(deployment, receipt, eventName) {
   const iface = new ethers.Interface(deployment.abis.OtcEscrow);
   for (const log of receipt?.logs || []) {
@@ -83,7 +113,7 @@ function findRevertData(err, depth = 0) {
 }
 
 /** "otc_escrow: amount exceeds available" from whatever the wallet or ethers threw. */
-export function revertReason(err) {
+function revertReason(err) {
   if (!err) return null;
   if (typeof err.reason === "string" && err.reason) return err.reason;
   if (typeof err.revert?.args?.[0] === "string") return err.revert.args[0];
@@ -117,7 +147,7 @@ export function describeError(err) {
   const reason = revertReason(err);
   if (reason) {
     const key = reasonKey(reason);
-    return { message: hasKey(key) ? t(key) : t("revert.unknown"), reason };
+    return { message: hasKey(key) ? t(key, ruleWords()) : t("revert.unknown"), reason };
   }
   if (err instanceof ApiError) return { message: err.message, reason: null };
   if (err?.code === "INSUFFICIENT_FUNDS") return { message: t("error.insufficient_gas"), reason: null };

@@ -20,7 +20,7 @@ export function methodNames(mask) {
 }
 
 /** ISO 4217 minor-unit digits (USD 2, JPY 0); 2 for a code Intl does not know. */
-export function fiatDigits(fiat) {
+function fiatDigits(fiat) {
   try {
     return new Intl.NumberFormat("en", { style: "currency", currency: fiat }).resolvedOptions().maximumFractionDigits;
   } catch {
@@ -35,7 +35,7 @@ function groupDecimal(text) {
 }
 
 /** Base units -> "1,234.5" (trailing zeros dropped). */
-export function formatAmount(value, decimals) {
+function formatAmount(value, decimals) {
   if (value === null || value === undefined || value === "") return "—";
   let text = ethers.formatUnits(BigInt(value), decimals);
   if (text.includes(".")) text = text.replace(/0+$/, "").replace(/\.$/, "");

@@ -28,6 +28,7 @@ const NAV = [
 ];
 
 export const ctx = {
+  /** @type {import("../../types/api").Schemas["DeploymentPublic"] | null} */
   deployment: null,
   deploymentError: null,
   page: null,

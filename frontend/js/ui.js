@@ -25,10 +25,6 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
-export function $(selector, root = document) {
-  return root.querySelector(selector);
-}
-
 export function explorerLink(query, text) {
   return el("a", { href: `explorer.html?q=${encodeURIComponent(query)}`, class: "mono" }, text ?? shortHash(query));
 }
@@ -41,7 +37,7 @@ export function emptyState(key, vars) {
   return el("div", { class: "state state-empty", "data-testid": "empty" }, t(key, vars));
 }
 
-export function errorBox(err, { retry } = {}) {
+export function errorBox(err, { retry = undefined } = {}) {
   const { message, reason } = describeError(err);
   return el(
     "div",
@@ -52,17 +48,13 @@ export function errorBox(err, { retry } = {}) {
   );
 }
 
-export function setBusy(buttons, busy) {
-  for (const button of [buttons].flat()) if (button) button.disabled = busy;
-}
-
 /** The progress of one transaction at a time, rendered into `container`. */
 export class TxBox {
   constructor(container) {
     this.container = container;
   }
 
-  show(state, label, { hash, detail, reason } = {}) {
+  show(state, label, { hash = undefined, detail = undefined, reason = undefined } = {}) {
     const icon = { wallet: "spinner", pending: "spinner", confirmed: "spinner", done: "ok", failed: "bad" }[state];
     const text = {
       wallet: t("tx.confirm_in_wallet"),

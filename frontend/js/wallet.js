@@ -31,7 +31,7 @@ function emit() {
 
 export function startDiscovery() {
   window.addEventListener("eip6963:announceProvider", (event) => {
-    const { info, provider } = event.detail || {};
+    const { info, provider } = /** @type {CustomEvent} */ (event).detail || {};
     if (!info?.uuid || typeof provider?.request !== "function") return;
     announced.set(info.uuid, { info, provider });
     emit();
@@ -42,10 +42,11 @@ export function startDiscovery() {
 /** The wallets the page can use: the EIP-6963 ones, else window.ethereum. */
 export function availableWallets() {
   const list = [...announced.values()];
-  if (list.length === 0 && typeof window.ethereum?.request === "function") {
+  const injected = /** @type {any} */ (window).ethereum; // an EIP-1193 provider, when a wallet set one
+  if (list.length === 0 && typeof injected?.request === "function") {
     list.push({
       info: { uuid: "window.ethereum", name: t("wallet.browser_wallet"), icon: "", rdns: "window.ethereum" },
-      provider: window.ethereum,
+      provider: injected,
     });
   }
   return list;
@@ -129,18 +130,14 @@ export async function connectWallet(entry) {
   await attach(entry, accounts);
 }
 
-export function disconnectWallet() {
-  localStorage.removeItem(WALLET_KEY);
-  wallet.entry = null;
-  wallet.address = null;
-  emit();
-}
-
 function errorCode(err) {
   return err?.code ?? err?.data?.originalError?.code ?? err?.error?.code;
 }
 
-/** Switch the wallet to the deployment's chain, adding it first if the wallet lacks it. */
+/**
+ * Switch the wallet to the deployment's chain, adding it first if the wallet lacks it.
+ * @param {import("../../types/api").Schemas["DeploymentPublic"]} deployment
+ */
 export async function ensureChain(deployment) {
   if (!wallet.entry) throw new Error(t("wallet.not_connected"));
   if (wallet.chainId === deployment.chain_id) return;
@@ -178,6 +175,7 @@ export function getProvider() {
   return browserProvider;
 }
 
+/** @param {import("../../types/api").Schemas["DeploymentPublic"]} deployment */
 export async function getSigner(deployment) {
   if (!wallet.entry) await connectWallet();
   await ensureChain(deployment);
@@ -185,7 +183,7 @@ export async function getSigner(deployment) {
 }
 
 /** The EIP-4361 text; the backend parses it with the `siwe` package, so the layout is exact. */
-export function siweMessage({ domain, address, statement, uri, chainId, nonce, issuedAt, expirationTime }) {
+function siweMessage({ domain, address, statement, uri, chainId, nonce, issuedAt, expirationTime = undefined }) {
   const lines = [
     `${domain} wants you to sign in with your Ethereum account:`,
     address,
@@ -202,7 +200,10 @@ export function siweMessage({ domain, address, statement, uri, chainId, nonce, i
   return lines.join("\n");
 }
 
-/** Sign-In with Ethereum: nonce, personal_sign of the message, session token. */
+/**
+ * Sign-In with Ethereum: nonce, personal_sign of the message, session token.
+ * @param {import("../../types/api").Schemas["DeploymentPublic"]} deployment
+ */
 export async function signIn(deployment) {
   if (!wallet.entry) await connectWallet();
   const { nonce, chain_id: chainId } = await api("/auth/nonce", { auth: false });

@@ -233,12 +233,63 @@ def test_orders__mine_and_a_traders(client, sync, login_as, create_ad, open_orde
     assert client.get(f"/api/traders/{buyer.address}/orders", params={"status": "lost"}).status_code == 422
 
 
-def test_deployment__served_for_the_frontend(client, manifest):
+def test_deployment__served_for_the_frontend(client, manifest, escrow):
     body = client.get("/api/chain/deployment").json()
     assert body["chain_id"] == manifest["chain_id"]
     assert body["contracts"]["OtcEscrow"] == manifest["contracts"]["OtcEscrow"]["address"]
     assert body["tokens"][0]["symbol"] == "TUSD"
     assert body["rpc_url"] == client.app.state.settings.rpc_url  # no public RPC URL set
+    # The escrow's rules as the deployed contract states them, for the pages to read.
+    rules = body["protocol"]
+    assert rules["seller_dispute_grace"] == escrow.SELLER_DISPUTE_GRACE() == 3600
+    assert rules["min_payment_window"] == escrow.MIN_PAYMENT_WINDOW() == 15 * 60
+    assert rules["max_payment_window"] == escrow.MAX_PAYMENT_WINDOW() == 7 * 24 * 3600
+    assert rules["max_fee_bps"] == escrow.MAX_FEE_BPS() == 200
+    assert rules["fee_bps"] == escrow.fee_bps()
+    assert rules["statuses"] == [
+        {"name": "OPEN", "code": escrow.STATUS_OPEN(), "ended": False},
+        {"name": "PAID", "code": escrow.STATUS_PAID(), "ended": False},
+        {"name": "RELEASED", "code": escrow.STATUS_RELEASED(), "ended": True},
+        {"name": "CANCELLED", "code": escrow.STATUS_CANCELLED(), "ended": True},
+        {"name": "DISPUTED", "code": escrow.STATUS_DISPUTED(), "ended": False},
+        {"name": "RESOLVED", "code": escrow.STATUS_RESOLVED(), "ended": True},
+    ]
+    assert rules["cancel_reasons"] == [
+        {"code": escrow.CANCEL_BY_BUYER(), "reason": "buyer"},
+        {"code": escrow.CANCEL_EXPIRED(), "reason": "expired"},
+    ]
+
+
+def test_deployment__rules_read_once_at_start_up(client, monkeypatch):
+    chain = client.app.state.chain
+    assert chain._rules is not None  # read by the start-up
+
+    def no_chain(*_args, **_kwargs):
+        raise AssertionError("the rules were read again")
+
+    monkeypatch.setattr(type(chain), "contract", no_chain)
+    for _ in range(2):
+        assert client.get("/api/chain/deployment").json()["protocol"]["max_fee_bps"] == 200
+
+
+def test_deployment__served_fee_follows_fee_changed(client, sync, escrow, admin):
+    before = client.get("/api/chain/deployment").json()["protocol"]["fee_bps"]
+    escrow.set_fee(before + 25, sender=admin)
+    sync()
+    assert client.get("/api/chain/deployment").json()["protocol"]["fee_bps"] == before + 25
+    escrow.set_fee(before, sender=admin)
+    sync()
+    assert client.get("/api/chain/deployment").json()["protocol"]["fee_bps"] == before
+
+
+def test_deployment__chain_down_at_start_up_is_503_until_it_answers(settings, token):
+    from backend.main import create_app
+
+    with TestClient(create_app(settings.model_copy(update={"rpc_url": "http://127.0.0.1:9"}))) as down:
+        response = down.get("/api/chain/deployment")
+        assert response.status_code == 503 and "unreachable" in response.json()["detail"]
+        down.app.state.chain.w3.provider.endpoint_uri = settings.rpc_url  # the node comes back
+        assert down.get("/api/chain/deployment").json()["protocol"]["seller_dispute_grace"] == 3600
 
 
 def test_deployment__public_rpc_url_is_what_wallets_get(settings, token):

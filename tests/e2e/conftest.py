@@ -34,7 +34,8 @@ from tests.deployment import *  # noqa: F403  manifest, escrow, kyc_registry, no
 from tests.roles import *  # noqa: F403  admin, seller, buyer, other, relayer
 
 ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = Path(__file__).parent / "screenshots"
+# The committed shots (the README shows some) change only when asked: SENTINEL_SCREENSHOTS=1.
+COMMITTED_SCREENSHOTS = Path(__file__).parent / "screenshots"
 WALLET_JS = (Path(__file__).parent / "wallet.js").read_text()
 
 UNIT = 10**6
@@ -360,15 +361,24 @@ def open_page(browser, backend, manifest, chain):
         context.close()
 
 
+@pytest.fixture(scope="session")
+def screenshots_dir(tmp_path_factory):
+    """Where shots go: a temporary directory, or with SENTINEL_SCREENSHOTS=1 the committed
+    tests/e2e/screenshots (shown in the README), so a plain test run leaves the tree clean."""
+    if os.environ.get("SENTINEL_SCREENSHOTS") == "1":
+        return COMMITTED_SCREENSHOTS
+    return tmp_path_factory.mktemp("screenshots")
+
+
 @pytest.fixture
-def screenshot():
-    """screenshot(page, name): tests/e2e/screenshots/<name>.png (committed, shown in the README)."""
+def screenshot(screenshots_dir):
+    """screenshot(page, name): <screenshots_dir>/<name>.png."""
 
     def shoot(page, name):
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        screenshots_dir.mkdir(parents=True, exist_ok=True)
         # A full-page shot keeps the sticky header where the scroll left it: scroll up first.
         page.evaluate("window.scrollTo(0, 0)")
-        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+        page.screenshot(path=str(screenshots_dir / f"{name}.png"), full_page=True)
 
     return shoot
 

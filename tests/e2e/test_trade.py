@@ -60,6 +60,9 @@ def test_trade__seller_posts_buyer_buys_both_chat_seller_releases(
     card.get_by_test_id("buy").click()
     card.get_by_test_id("buy-amount").fill("100")
     expect(card.get_by_test_id("buy-total")).to_have_text("You pay $725.00")
+    # The fee the escrow will keep, at the rate the backend read from it (deployed with 0.25%).
+    assert escrow.fee_bps() == 25
+    expect(card.get_by_test_id("buy-receive")).to_have_text("You receive 99.75 TUSD after the desk's 0.25% fee")
     card.get_by_test_id("open-order").click()
     bp.wait_for_url(re.compile(r"/order\.html\?id=\d+$"))
     order_id = int(bp.url.rsplit("=", 1)[1])

@@ -4,13 +4,16 @@
 import { escrowContract, fiatBytes3, findEvent, termsHash, tokenContract, tokenInfo } from "../chain.js";
 import { PAYMENT_METHODS, formatToken, parseAmount, parsePrice } from "../format.js";
 import { t } from "../i18n.js";
+import { allowedWindows } from "../protocol.js";
 import { boot, ctx } from "../shell.js";
 import { TxBox, el } from "../ui.js";
 import { getProvider, getSigner, onWalletChange, wallet } from "../wallet.js";
 
 const LOCAL_CHAINS = [1337, 31337];
 const state = { balance: null, allowance: null, busy: false };
+/** @type {() => any} the ad form (tsc checks API fields here, not DOM element kinds) */
 const form = () => document.getElementById("ad-form");
+/** @type {(id: string) => any} */
 const $ = (id) => document.getElementById(id);
 
 function selectedToken() {
@@ -19,7 +22,7 @@ function selectedToken() {
 
 function renderMethods() {
   const box = $("methods");
-  const checked = new Set([...box.querySelectorAll("input:checked")].map((i) => i.value));
+  const checked = new Set([.../** @type {NodeListOf<HTMLInputElement>} */ (box.querySelectorAll("input:checked"))].map((i) => i.value));
   if (box.childElementCount === 0) checked.add("0"); // bank transfer by default
   box.replaceChildren(
     ...PAYMENT_METHODS.map((m) =>
@@ -184,6 +187,10 @@ async function main() {
   const tokenSelect = form().elements.token;
   tokenSelect.replaceChildren(...(ctx.deployment?.tokens || []).map((tk) => el("option", { value: tk.address }, `${tk.symbol} · ${tk.name}`)));
   renderMethods();
+  // Offer only the payment windows the contract accepts (it bounds them).
+  const windows = [...form().elements.window.options];
+  const allowed = new Set(allowedWindows(windows.map((option) => Number(option.value))));
+  for (const option of windows) if (!allowed.has(Number(option.value))) option.remove();
   form().addEventListener("input", () => {
     form().dataset.touched = "1";
     render();

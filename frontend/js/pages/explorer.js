@@ -8,7 +8,13 @@ import { el, errorBox, loadingState } from "../ui.js";
 
 const HASH = /^0x[0-9a-fA-F]{64}$/;
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
-const state = { query: "", data: null, loading: false, error: null };
+const state = {
+  query: "",
+  /** @type {import("../../../types/api").Schemas["SearchResponse"] | null} */
+  data: null,
+  loading: false,
+  error: null,
+};
 let seq = 0;
 
 function label(key) {
@@ -136,7 +142,7 @@ async function search(query) {
 
 async function main() {
   await boot("explorer");
-  const form = document.getElementById("search");
+  const form = /** @type {any} */ (document.getElementById("search"));
   const query = new URLSearchParams(location.search).get("q") || "";
   form.elements.q.value = query;
   form.addEventListener("submit", (event) => {

@@ -17,12 +17,14 @@ import {
   shortAddress,
 } from "../format.js";
 import { t } from "../i18n.js";
+import { rules } from "../protocol.js";
 import { boot, ctx } from "../shell.js";
 import { TxBox, el, emptyState, errorBox, explorerLink, loadingState } from "../ui.js";
 import { getSigner, onWalletChange, wallet } from "../wallet.js";
 
 const PAGE_SIZE = 20;
 const state = {
+  /** @type {import("../../../types/api").Schemas["AdWithStats"][]} */
   items: [],
   total: 0,
   loading: true,
@@ -34,6 +36,7 @@ const state = {
 let requestSeq = 0;
 let loadedKey = null;
 
+/** @type {() => any} the filter form (tsc checks API fields here, not DOM element kinds) */
 const form = () => document.getElementById("filters");
 
 function fillFilterOptions() {
@@ -53,9 +56,10 @@ function fillFilterOptions() {
 
 function readFilters() {
   const data = new FormData(form());
-  const query = { sort: data.get("sort") || "price" };
+  /** @type {import("../../../types/api").QueryOf<"/ads">} */
+  const query = { sort: /** @type {any} */ (data.get("sort")) || "price" };
   const token = data.get("token");
-  if (token) query.token = token;
+  if (token) query.token = String(token);
   const fiat = String(data.get("fiat") || "").trim().toUpperCase();
   if (fiat) {
     if (!/^[A-Z]{3}$/.test(fiat)) throw new Error(t("error.bad_fiat"));
@@ -73,7 +77,7 @@ function readFilters() {
     query.amount = parseAmount(amount, token.decimals).toString();
   }
   const method = data.get("payment_method");
-  if (method) query.payment_method = method;
+  if (method) query.payment_method = Number(method);
   return query;
 }
 
@@ -138,6 +142,8 @@ function buyPanel(ad, token) {
   const txArea = el("div");
   const box = new TxBox(txArea);
   const total = el("div", { class: "small", "data-testid": "buy-total" });
+  const receive = el("div", { class: "small muted", "data-testid": "buy-receive" });
+  const feeBps = rules()?.fee_bps;
   const fieldError = el("div", { class: "field-error", role: "alert" });
   const input = el("input", {
     inputmode: "decimal",
@@ -152,8 +158,12 @@ function buyPanel(ad, token) {
     try {
       const amount = parseAmount(input.value, token.decimals);
       total.textContent = t("buy.you_pay", { total: formatFiat(fiatTotal(amount, ad.price, token.decimals), ad.fiat) });
+      // The escrow keeps its fee (the rate now, fixed for the order at opening) out of the tokens.
+      const fee = feeBps ? (amount * BigInt(feeBps)) / 10_000n : 0n;
+      receive.textContent = fee ? t("protocol.you_receive", { amount: formatToken(amount - fee, token), rate: `${feeBps / 100}%` }) : "";
     } catch {
       total.textContent = "";
+      receive.textContent = "";
     }
   };
   input.addEventListener("input", updateTotal);
@@ -184,6 +194,7 @@ function buyPanel(ad, token) {
     el("label", { class: "field" }, el("span", {}, t("buy.amount_label", { symbol: token.symbol })), input),
     fieldError,
     total,
+    receive,
     el("div", { class: "hint" }, t("buy.price_guard", { price: formatFiat(ad.price, ad.fiat) })),
     el(
       "div",

@@ -16,14 +16,23 @@ import {
   priceInput,
 } from "../format.js";
 import { t } from "../i18n.js";
+import { allowedWindows } from "../protocol.js";
 import { boot, ctx } from "../shell.js";
-import { TxBox, el, emptyState, errorBox, loadingState } from "../ui.js";
+import { TxBox, el, errorBox, loadingState } from "../ui.js";
 import { connectWallet, getSigner, onWalletChange, wallet } from "../wallet.js";
 
-const WINDOWS = [900, 1800, 3600, 7200, 86400];
+const WINDOWS = [900, 1800, 3600, 7200, 86400]; // the choices; the contract's bounds filter them
 // closedHere: ads closed on this visit, shown (as closed) even with "show closed" off, so
 // that the seller sees the outcome instead of the card vanishing under the pointer.
-const state = { ads: [], loading: true, error: null, panel: {}, busy: {}, closedHere: new Set() };
+const state = {
+  /** @type {import("../../../types/api").Schemas["AdWithStats"][]} */
+  ads: [],
+  loading: true,
+  error: null,
+  panel: {},
+  busy: {},
+  closedHere: new Set(),
+};
 let loadedFor = null;
 
 async function load() {
@@ -37,7 +46,7 @@ async function load() {
   render();
   try {
     const page = await api("/ads", {
-      query: { seller: wallet.address, include_inactive: "true", sort: "newest", limit: 100 },
+      query: { seller: wallet.address, include_inactive: true, sort: "newest", limit: 100 },
       auth: false,
     });
     state.ads = page.items;
@@ -68,7 +77,7 @@ function statusOf(ad) {
  * `before` (the approval a top-up may need) runs first, under the same busy state, and
  * stops the call by returning false.
  */
-async function act(id, box, label, call, { before, onSuccess } = {}) {
+async function act(id, box, label, call, { before = undefined, onSuccess = undefined } = {}) {
   if (state.busy[id]) return null;
   state.busy[id] = true;
   renderActions(id);
@@ -99,7 +108,7 @@ function editPanel(ad, token, box) {
   const windowSelect = el(
     "select",
     { "data-testid": "edit-window" },
-    [...new Set([...WINDOWS, ad.payment_window])].sort((a, b) => a - b).map((w) => el("option", { value: String(w), selected: w === ad.payment_window }, formatDuration(w))),
+    [...new Set([...allowedWindows(WINDOWS), ad.payment_window])].sort((a, b) => a - b).map((w) => el("option", { value: String(w), selected: w === ad.payment_window }, formatDuration(w))),
   );
   const methods = PAYMENT_METHODS.map((m) =>
     el("label", {}, el("input", { type: "checkbox", value: String(m.bit), checked: Boolean((BigInt(ad.payment_methods) >> BigInt(m.bit)) & 1n) }), t(m.key)),
@@ -330,7 +339,7 @@ function render() {
     box.replaceChildren(errorBox(state.error, { retry: load }));
     return;
   }
-  const showClosed = document.getElementById("show-closed").checked;
+  const showClosed = /** @type {HTMLInputElement} */ (document.getElementById("show-closed")).checked;
   const ads = state.ads.filter((ad) => showClosed || !ad.closed || state.closedHere.has(ad.id));
   if (ads.length === 0) {
     // "You have no ads yet" would be wrong for a seller whose ads are all closed.

@@ -4,12 +4,19 @@ import { api } from "../api.js";
 import { tokenInfo } from "../chain.js";
 import { fiatTotal, formatFiat, formatTime, formatToken, sameAddress, shortAddress } from "../format.js";
 import { t } from "../i18n.js";
+import { rules } from "../protocol.js";
 import { boot, ctx, requireSession } from "../shell.js";
 import { el, errorBox, loadingState } from "../ui.js";
 import { onWalletChange, signedIn, wallet } from "../wallet.js";
 
 const PAGE_SIZE = 50;
-const state = { items: [], total: 0, loading: true, error: null };
+const state = {
+  /** @type {import("../../../types/api").Schemas["OrderPublic"][]} */
+  items: [],
+  total: 0,
+  loading: true,
+  error: null,
+};
 const filters = () => document.getElementById("order-filters");
 
 async function load() {
@@ -20,9 +27,9 @@ async function load() {
   state.loading = true;
   state.error = null;
   render();
-  const data = new FormData(filters());
+  const data = new FormData(/** @type {HTMLFormElement} */ (filters()));
   try {
-    const page = await api("/me/orders", { query: { role: data.get("role"), status: data.get("status"), limit: PAGE_SIZE } });
+    const page = await api("/me/orders", { query: { role: /** @type {any} */ (data.get("role")), status: String(data.get("status") || ""), limit: PAGE_SIZE } });
     state.items = page.items;
     state.total = page.total;
   } catch (err) {
@@ -78,6 +85,11 @@ function render() {
 
 async function main() {
   await boot("orders");
+  // The statuses to filter by are the protocol's, as the backend serves them.
+  const statusSelect = /** @type {HTMLSelectElement} */ (filters().querySelector("select[name=status]"));
+  for (const { name } of rules()?.statuses ?? []) {
+    statusSelect.append(el("option", { value: name, "data-i18n": `status.${name}` }, t(`status.${name}`)));
+  }
   filters().addEventListener("change", load);
   window.addEventListener("sentinel:lang", render);
   window.addEventListener("sentinel:session", load);
