@@ -32,14 +32,20 @@ from scripts._checks import (
     prepare_signer,
     token_entry,
 )
-from scripts._manifest import DEFAULT_MANIFEST_DIR, load_manifest, manifest_path, write_manifest
+from scripts._manifest import (
+    DEFAULT_MANIFEST_DIR,
+    LOCAL_CHAIN_IDS,
+    load_manifest,
+    manifest_path,
+    refresh_relayer,
+    write_manifest,
+)
 
 ARBITRATOR_ROLE = keccak(text="ARBITRATOR_ROLE")
 PAUSER_ROLE = keccak(text="PAUSER_ROLE")
 OFFICER_ROLE = keccak(text="OFFICER_ROLE")
 DEFAULT_ADMIN_ROLE = bytes(32)
 
-LOCAL_CHAIN_IDS = {1337, 31337}
 DEMO_ACCOUNTS = range(1, 5)  # Anvil accounts 1..4 trade in the demo
 DEMO_FUNDING = 10_000 * 10**6
 YEAR = 365 * 24 * 3600
@@ -256,17 +262,6 @@ def propose_relayer(account, nodes, relayer, *, local=False) -> dict:
         return {**status, "proposal_id": proposal_id, "approvals": quorum, "quorum": quorum}
     approvals = nodes.proposals(proposal_id).approvals
     return {**status, "status": "proposed", "proposal_id": proposal_id, "approvals": approvals, "quorum": quorum}
-
-
-def refresh_relayer(manifest: dict, nodes) -> bool:
-    """A proposed relayer admitted since (by other authorities' approvals): the manifest
-    says so now. True when the manifest changed."""
-    status = manifest.get("relayer_status")
-    if not status or status["status"] == "admitted" or not nodes.is_authorized(status["address"]):
-        return False
-    manifest["relayer_status"] = {**status, "status": "admitted", "approvals": status.get("quorum")}
-    manifest["relayer"] = status["address"]
-    return True
 
 
 def _pending_admission(nodes, node) -> int | None:
