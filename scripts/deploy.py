@@ -19,6 +19,7 @@ import time
 import click
 from ape import accounts, chain, project
 from ape.cli import ConnectedProviderCommand, account_option, ape_cli_context
+from ape.exceptions import ContractLogicError
 from click.core import ParameterSource
 from eth_utils import keccak
 
@@ -324,22 +325,28 @@ def _rerun(cli_ctx, account, manifest, path, options):
             )
     if "fee_bps" in options and options["fee_bps"] != escrow.fee_bps():
         old, new = escrow.fee_bps(), options["fee_bps"]
-        changes.append((f"fee {old} -> {new} bps", lambda: escrow.set_fee(new, sender=account)))
+        changes.append((f"fee {old} -> {new} bps", lambda new=new: escrow.set_fee(new, sender=account)))
         recorded["fee_bps"] = new
         escrow_changes += 1
     if "fee_recipient" in options and options["fee_recipient"] != escrow.fee_recipient():
         old, new = escrow.fee_recipient(), options["fee_recipient"]
-        changes.append((f"fee recipient {old} -> {new}", lambda: escrow.set_fee_recipient(new, sender=account)))
+        changes.append((f"fee recipient {old} -> {new}", lambda new=new: escrow.set_fee_recipient(new, sender=account)))
         recorded["fee_recipient"] = new
         escrow_changes += 1
     if "arbitrator" in options and not escrow.hasRole(ARBITRATOR_ROLE, options["arbitrator"]):
         new, old = options["arbitrator"], recorded.get("arbitrator")
         changes.append(
-            (f"arbitrator role granted to {new}", lambda: escrow.grantRole(ARBITRATOR_ROLE, new, sender=account))
+            (
+                f"arbitrator role granted to {new}",
+                lambda new=new: escrow.grantRole(ARBITRATOR_ROLE, new, sender=account),
+            )
         )
         if old and old != new and escrow.hasRole(ARBITRATOR_ROLE, old):
             changes.append(
-                (f"arbitrator role revoked from {old}", lambda: escrow.revokeRole(ARBITRATOR_ROLE, old, sender=account))
+                (
+                    f"arbitrator role revoked from {old}",
+                    lambda old=old: escrow.revokeRole(ARBITRATOR_ROLE, old, sender=account),
+                )
             )
         recorded["arbitrator"] = new
         escrow_changes += 1
@@ -395,7 +402,13 @@ def _rerun(cli_ctx, account, manifest, path, options):
         return
     for what, how in changes:
         if how is not None:
-            how()
+            try:
+                how()
+            except ContractLogicError as error:
+                # The changes echoed above stand; a re-run compares with the chain again.
+                raise Refusal(
+                    f"{what} was refused by the contract ({error.message}); the changes above stand"
+                ) from None
         click.echo(f"applied: {what}")
     if refreshed:
         click.echo(f"relayer {manifest['relayer']} is admitted now")
