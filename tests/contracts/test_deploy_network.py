@@ -83,7 +83,7 @@ class SecondNetwork:
         env.update(extra)
         return env
 
-    def import_account(self, alias) -> str:
+    def import_account(self, alias, fund=True) -> str:
         """A fresh key, funded by the testnet's faucet, imported as the README says."""
         key = Account.create()
         passphrase = secrets.token_urlsafe(16)
@@ -98,7 +98,8 @@ class SecondNetwork:
             start_new_session=True,  # no terminal: the prompts read the input above
         )
         assert done.returncode == 0, done.stdout + done.stderr
-        send(self.w3, FUNDER_KEY, {"to": key.address, "value": 50 * 10**18, "gas": 21_000})
+        if fund:
+            send(self.w3, FUNDER_KEY, {"to": key.address, "value": 50 * 10**18, "gas": 21_000})
         self.passphrases[alias] = passphrase
         self.addresses[alias] = key.address
         return key.address
@@ -196,6 +197,14 @@ def test_deploy_network__bad_tokens_refused_before_any_transaction(net, project)
         done, output = net.ape("deploy", "--account", "deployer", "--yes", "--token", token)
         assert reason in refused(done, output)
         assert net.nonce() == 0 and net.manifest is None  # not one transaction sent
+
+
+def test_deploy_network__account_that_cannot_pay_refused_before_any_transaction(net):
+    net.import_account("poor", fund=False)
+    done, output = net.ape("deploy", "--account", "poor", "--yes", "--token", net.token)
+    line = refused(done, output)
+    assert "holds 0.000000 ETH but the deployment needs about" in line and "fund the account first" in line
+    assert net.nonce("poor") == 0 and net.manifest is None
 
 
 # ---------------------------------------------------------------- the deploy
