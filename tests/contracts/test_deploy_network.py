@@ -185,6 +185,11 @@ def test_deploy_network__no_terminal_and_no_yes__says_how(net):
     assert "no terminal to confirm" in line and "--yes" in line and "APE_ACCOUNTS_deployer_PASSPHRASE" in line
     assert net.nonce() == 0 and net.manifest is None
 
+    wrong = net.env(APE_ACCOUNTS_deployer_PASSPHRASE="not the passphrase")
+    done, output = net.ape("deploy", "--account", "deployer", "--yes", "--token", net.token, env=wrong)
+    assert "the passphrase in APE_ACCOUNTS_deployer_PASSPHRASE does not unlock 'deployer'" in refused(done, output)
+    assert net.nonce() == 0 and net.manifest is None
+
 
 def test_deploy_network__bad_tokens_refused_before_any_transaction(net, project):
     not_erc20 = deploy_contract(net.w3, FUNDER_KEY, project.KycRegistry, net.addresses["second"])
