@@ -25,6 +25,13 @@ class Settings(BaseSettings):
     manifest_path: Path = ROOT / "deployments" / "1337.json"
     relayer_private_key: SecretStr = SecretStr(ANVIL_RELAYER_KEY)
 
+    # deployers (issue 10): whether the indexer refuses blocks whose producer (coinbase)
+    # NodeRegistry does not authorize. Right on the desk's own permissioned chain; on a
+    # public network (Sepolia, an L2) its producers are not in NodeRegistry, so the check
+    # is off there. When SENTINEL_PRODUCER_CHECK is not set, the deploy manifest's
+    # "producer_check" decides (`ape run deploy --producer-check/--no-producer-check`).
+    producer_check: bool = True
+
     # storage: a SQLite file by default, PostgreSQL by URL
     database_url: str = f"sqlite:///{ROOT / 'run' / 'sentinel.db'}"
 
@@ -61,6 +68,13 @@ def check_keys_for_chain(settings: Settings, chain_id: int) -> None:
             f"refusing to start on chain {chain_id} with Anvil's well-known relayer key: "
             "set SENTINEL_RELAYER_PRIVATE_KEY to the key of an admitted node"
         )
+
+
+def with_manifest_modes(settings: Settings, manifest: dict) -> Settings:
+    """The settings with the deployment's modes where the environment leaves them unset."""
+    if "producer_check" in settings.model_fields_set or "producer_check" not in manifest:
+        return settings
+    return settings.model_copy(update={"producer_check": bool(manifest["producer_check"])})
 
 
 @lru_cache

@@ -14,7 +14,7 @@ from web3 import Web3
 from backend.chain.contracts import Deployment
 from backend.chain.deps import ChainContext
 from backend.chain.indexer import Indexer
-from backend.config import Settings, check_keys_for_chain, get_settings
+from backend.config import Settings, check_keys_for_chain, get_settings, with_manifest_modes
 from backend.db import make_engine
 from backend.errors import DomainError
 from backend.http import BodySizeLimit, keep_query_strings_out_of_logs
@@ -44,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = make_engine(settings.database_url)
         deployment = Deployment.load(settings.manifest_path)
         check_keys_for_chain(settings, deployment.chain_id)
+        app.state.settings = effective = with_manifest_modes(settings, deployment.raw)
         w3 = Web3(Web3.HTTPProvider(settings.rpc_url, request_kwargs={"timeout": 30}))
         app.state.chain = ChainContext(w3=w3, deployment=deployment)
         try:
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             projections=all_projections(),
             confirmations=settings.confirmations,
             window=settings.indexer_window_blocks,
+            producer_check=effective.producer_check,
             on_commit=lambda _events: follower.wake(),
             on_change=app.state.ads_cache.invalidate,
         )

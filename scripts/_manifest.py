@@ -4,6 +4,8 @@ import json
 from pathlib import Path
 
 DEFAULT_MANIFEST_DIR = Path(__file__).resolve().parent.parent / "deployments"
+# Chain ids of local development chains (Anvil's default and the one `make run` uses).
+LOCAL_CHAIN_IDS = frozenset({1337, 31337})
 
 
 def manifest_path(directory, chain_id: int) -> Path:
@@ -23,3 +25,14 @@ def write_manifest(path: Path, manifest: dict) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(manifest, indent=2))
     tmp.replace(path)  # readers never see half a file
+
+
+def refresh_relayer(manifest: dict, nodes) -> bool:
+    """A proposed relayer admitted since (by other authorities' approvals): the manifest
+    says so now. True when the manifest changed."""
+    status = manifest.get("relayer_status")
+    if not status or status["status"] == "admitted" or not nodes.is_authorized(status["address"]):
+        return False
+    manifest["relayer_status"] = {**status, "status": "admitted", "approvals": status.get("quorum")}
+    manifest["relayer"] = status["address"]
+    return True

@@ -2,14 +2,17 @@
 
 - reads the project's logs in `eth_getLogs` windows and the headers of the same blocks
   (JSON-RPC batches), waits `confirmations` blocks behind the head;
-- trusts a block only if NodeRegistry authorizes its producer (coinbase) at that block;
-  a refused block is recorded with the reason and nothing of it is ingested;
+- trusts a block only if NodeRegistry authorizes its producer (coinbase) at that block
+  (unless the producer check is off: a public network's producers are not in
+  NodeRegistry); a refused block is recorded with the reason and nothing of it is
+  ingested; a check that cannot be answered is an error to retry, never a "no";
 - stores each window (blocks, events, projections, checkpoint) in one transaction, so a
   restart resumes where the last commit ended and nothing is lost or doubled;
 - notices a reorg when a stored block hash no longer matches the chain, deletes what it
   had from the dropped blocks and replays the rest into the projections.
 """
 
+import bisect
 import logging
 import threading
 from collections.abc import Callable
@@ -72,6 +75,11 @@ class StepResult:
     locked_out: bool = False  # another indexer was writing: nothing done
 
 
+class ProducerCheckError(RuntimeError):
+    """NodeRegistry could not answer whether a producer is authorized (no code at that
+    block, a node error): the window fails and is retried, nothing is refused."""
+
+
 @dataclass(frozen=True)
 class IndexerFailure:
     """The error that keeps the indexer from committing, and since when."""
@@ -90,6 +98,7 @@ class Indexer:
         projections: Projections,
         confirmations: int = 0,
         window: int = 2_000,
+        producer_check: bool = True,
         on_commit: Callable[[list[NewEvent]], None] | None = None,
         on_change: Callable[[], None] | None = None,
     ):
@@ -105,7 +114,19 @@ class Indexer:
         self.on_change = on_change
         self.registry = deployment.contract(w3, "NodeRegistry")
         self.addresses = list(deployment.addresses.values())
-        self._authorized: dict[str, bool] = {}
+        self.producer_check = producer_check
+        # producer -> (authorized?, the block it was checked at). An answer holds until
+        # the next membership change after that block; the changes are read from the
+        # window's raw logs, refused blocks included (an admission in a refused block
+        # must still count), before any block of the window is checked.
+        self._authorized: dict[str, tuple[bool, int]] = {}
+        self._membership_changes: list[int] = []  # block numbers, ascending
+        registry = deployment.addresses["NodeRegistry"].lower()
+        self._membership_topics = {
+            topic
+            for (address, topic), spec in deployment.events.items()
+            if address == registry and spec.name in MEMBERSHIP_EVENTS
+        }
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.failure: IndexerFailure | None = None
@@ -142,6 +163,7 @@ class Indexer:
             new_events: list[NewEvent] = []
             blocks: list[dict] = []
             known = self._known_events(session, start, end)
+            self._note_membership_changes(by_block)
             for header in headers:
                 block_logs = by_block.get(header.number, [])
                 if any(entry["blockHash"] != header.hash for entry in block_logs):
@@ -300,7 +322,7 @@ class Indexer:
         return {(tx_hash, log_index) for tx_hash, log_index in rows}
 
     def _ingest_block(self, session, header: Header, block_logs, new_events, known, blocks) -> bool:
-        authorized = self._is_authorized(header.producer, header.number)
+        authorized = not self.producer_check or self._is_authorized(header.producer, header.number)
         reason = None if authorized else f"producer {header.producer} is not authorized by NodeRegistry"
         blocks.append(
             {
@@ -311,6 +333,7 @@ class Indexer:
                 "timestamp": header.timestamp,
                 "accepted": authorized,
                 "reason": reason,
+                "desk_logs": len(block_logs),
             }
         )
         if not authorized:
@@ -350,8 +373,6 @@ class Indexer:
             everyone = sorted({a.lower() for a in named | self.projections.parties(session, event)})
             event.participants = (" " + " ".join(everyone) + " ") if everyone else ""
             new_events.append(event)
-            if spec.contract == "NodeRegistry" and spec.name in MEMBERSHIP_EVENTS:
-                self._authorized.clear()
         return True
 
     def _record_gap(self, session: Session, event, missing: MissingRow) -> None:
@@ -378,15 +399,43 @@ class Indexer:
         )
         log.warning("block %s: %s", event.block_number, detail)
 
+    def _note_membership_changes(self, by_block: dict[int, list]) -> None:
+        last = self._membership_changes[-1] if self._membership_changes else -1
+        for number in sorted(by_block):
+            if number > last and any(_topic0(entry) in self._membership_topics for entry in by_block[number]):
+                self._membership_changes.append(number)
+                last = number
+
     def _is_authorized(self, producer: str, block_number: int) -> bool:
-        if producer not in self._authorized:
-            try:
-                ok = self.registry.functions.is_authorized(producer).call(block_identifier=block_number)
-            except Exception:
-                log.exception("NodeRegistry check failed at block %s", block_number)
-                ok = False
-            self._authorized[producer] = ok
-        return self._authorized[producer]
+        """NodeRegistry's answer at `block_number` (the state after it). A cached answer
+        is reused only while no membership change lies between its block and this one."""
+        cached = self._authorized.get(producer)
+        if cached is not None:
+            ok, checked_at = cached
+            following = bisect.bisect_right(self._membership_changes, checked_at)
+            no_change_between = (
+                following == len(self._membership_changes) or self._membership_changes[following] > block_number
+            )
+            if checked_at <= block_number and no_change_between:
+                return ok
+        try:
+            ok = bool(self.registry.functions.is_authorized(producer).call(block_identifier=block_number))
+        except Exception as error:
+            raise ProducerCheckError(self._check_failure(producer, block_number, error)) from error
+        self._authorized[producer] = (ok, block_number)
+        return ok
+
+    def _check_failure(self, producer: str, block_number: int, error: Exception) -> str:
+        try:
+            has_code = bool(self.w3.eth.get_code(self.registry.address, block_identifier=block_number))
+        except Exception:
+            has_code = True  # unknown: report the call's own error
+        if not has_code:
+            return (
+                f"NodeRegistry {self.registry.address} has no code at block {block_number}: the manifest's "
+                "deploy block precedes the deployment (redeploy, or correct deploy_block)"
+            )
+        return f"could not check producer {producer} at block {block_number}: {type(error).__name__}: {error}"
 
     def _find_fork(self, session: Session) -> int | None:
         """The highest stored block still on the chain, if some stored block is not."""
@@ -423,4 +472,13 @@ class Indexer:
         detail = f"reorg: blocks after {fork} dropped, {dropped} event(s) removed, {replayed} replayed"
         session.add(ChainIncident(kind="reorg", block_number=fork + 1, detail=detail))
         self._authorized.clear()
+        self._membership_changes = [n for n in self._membership_changes if n <= fork]
         log.warning(detail)
+
+
+def _topic0(entry: dict) -> bytes | None:
+    topics = entry.get("topics") or []
+    if not topics:
+        return None
+    first = topics[0]
+    return bytes.fromhex(first[2:]) if isinstance(first, str) else bytes(first)

@@ -21,6 +21,8 @@ class IndexedBlock(SQLModel, table=True):
     timestamp: int
     accepted: bool = True
     reason: str | None = None
+    # How many of the desk's logs the block carried: a refused block with some lost them.
+    desk_logs: int = 0
 
 
 class ChainEvent(SQLModel, table=True):

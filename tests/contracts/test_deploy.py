@@ -88,3 +88,69 @@ def test_deploy__fee_above_cap_refused_before_sending(deploy, chain):
     assert done.returncode != 0 and manifest is None
     assert "201 is not in the range 0<=x<=200" in done.stdout + done.stderr
     assert chain.blocks.height == height
+
+
+@pytest.fixture
+def admin_script(chain, tmp_path):
+    """admin_script(*args) -> (CompletedProcess, output): `ape run admin` on the same chain and manifest."""
+
+    def run(*args):
+        env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+        done = subprocess.run(
+            [str(Path(sys.executable).parent / "ape"), "run", "admin", *args, "--network", chain.provider.uri]
+            + ["--manifest-dir", str(tmp_path)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        return done, done.stdout + done.stderr
+
+    return run
+
+
+def test_deploy__rerun_applies_changed_options(deploy, project, accounts):
+    _, first = deploy()
+    done, second = deploy(
+        "--fee-bps", "50", "--fee-recipient", accounts[7].address, "--arbitrator", accounts[8].address
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    assert "applied: fee 25 -> 50 bps" in output and "kept" not in output
+    escrow = project.OtcEscrow.at(first["contracts"]["OtcEscrow"]["address"])
+    assert escrow.fee_bps() == 50 and escrow.fee_recipient() == accounts[7].address
+    assert escrow.hasRole(keccak(text="ARBITRATOR_ROLE"), accounts[8])
+    assert not escrow.hasRole(keccak(text="ARBITRATOR_ROLE"), accounts[0])  # replaced, not added
+    assert second["options"]["arbitrator"] == accounts[8].address
+
+
+def test_admin__each_command_prints_what_it_sends_and_the_result(deploy, admin_script, project, accounts):
+    _, manifest = deploy()
+    escrow = project.OtcEscrow.at(manifest["contracts"]["OtcEscrow"]["address"])
+    kyc = project.KycRegistry.at(manifest["contracts"]["KycRegistry"]["address"])
+    token = manifest["tokens"][0]["address"]
+
+    done, output = admin_script("set-fee", "60")
+    assert done.returncode == 0, output
+    assert "will send: OtcEscrow.set_fee(60)" in output and "result: fee is 60 bps" in output
+    assert escrow.fee_bps() == 60
+
+    done, output = admin_script("drop-token", token)
+    assert done.returncode == 0 and "allowed=False" in output, output
+    assert not escrow.token_allowed(token)
+
+    done, output = admin_script("pause")
+    assert done.returncode == 0 and "result: paused=True" in output and escrow.paused(), output
+
+    done, output = admin_script("attest", accounts[6].address, "--level", "3")
+    assert done.returncode == 0 and "verified at level 3=True" in output, output
+    assert kyc.is_verified(accounts[6], 3)
+
+    done, output = admin_script("grant-role", "officer", accounts[5].address)
+    assert done.returncode == 0 and "has officer=True" in output, output
+
+    # Someone without the role: refused in one line, before sending.
+    done, output = admin_script("set-fee", "10", "--account", "TEST::6")
+    assert done.returncode != 0 and "Traceback" not in output, output
+    assert "does not hold the admin role on OtcEscrow" in output and escrow.fee_bps() == 60
