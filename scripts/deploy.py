@@ -23,6 +23,9 @@ OFFICER_ROLE = keccak(text="OFFICER_ROLE")
 LOCAL_CHAIN_IDS = {1337, 31337}
 DEMO_ACCOUNTS = range(1, 5)  # Anvil accounts 1..4 trade in the demo
 DEMO_FUNDING = 10_000 * 10**6
+# With the deployer (account 0), Anvil accounts 7 and 8 are the three local NodeRegistry
+# authorities that admit node agents (the backend holds their keys in development).
+LOCAL_AUTHORITY_ACCOUNTS = (7, 8)
 YEAR = 365 * 24 * 3600
 
 
@@ -81,6 +84,9 @@ def deploy_stack(
     """Deploy and wire the contracts; returns the manifest (also used by the backend tests)."""
     chain_id = chain.chain_id
     deploy_block = chain.blocks.height + 1
+    if local and not authorities:
+        others = [accounts.test_accounts[i] for i in LOCAL_AUTHORITY_ACCOUNTS]
+        authorities = [account, *(a for a in others if a.address != account.address)]
     # NodeRegistry first: the indexer checks every block from deploy_block on against it.
     nodes = account.deploy(project.NodeRegistry, list(authorities) or [account])
     kyc = account.deploy(project.KycRegistry, account)
@@ -98,6 +104,12 @@ def deploy_stack(
         token_entries.append(_token_entry(address))
     if relayer and nodes.is_authority(account) and not nodes.is_authorized(relayer):
         nodes.propose_node(relayer, "local-relayer", keccak(text="local"), keccak(text="local"), sender=account)
+        if local:  # the other local authorities make the quorum (more than 2/3)
+            proposal = nodes.proposal_count()
+            for index in LOCAL_AUTHORITY_ACCOUNTS:
+                other = accounts.test_accounts[index]
+                if nodes.is_authority(other) and not nodes.proposals(proposal).executed:
+                    nodes.approve(proposal, sender=other)
 
     return {
         "chain_id": chain_id,
