@@ -22,7 +22,9 @@ def fees(w3: Web3) -> dict:
     return {"maxFeePerGas": 2 * base + tip, "maxPriorityFeePerGas": tip}
 
 
-def send_call(w3: Web3, chain_id: int, account, call, *, gas: int | None = None) -> bytes:
+def send_call(
+    w3: Web3, chain_id: int, account, call, *, gas: int | None = None, fee_fields: dict | None = None
+) -> bytes:
     """Signs and sends `call` from `account`; the caller holds lock_for(account.address)
     when sends from it may run concurrently. Returns the transaction hash."""
     if gas is None:
@@ -34,7 +36,7 @@ def send_call(w3: Web3, chain_id: int, account, call, *, gas: int | None = None)
             "nonce": w3.eth.get_transaction_count(account.address, "pending"),
             "chainId": chain_id,
             "gas": gas,
-            **fees(w3),
+            **(fee_fields or fees(w3)),
         }
     )
     return w3.eth.send_raw_transaction(account.sign_transaction(tx).raw_transaction)

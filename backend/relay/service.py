@@ -15,7 +15,7 @@ from sqlmodel import Session
 from web3.exceptions import ContractLogicError, TimeExhausted
 
 from backend.chain.deps import ChainContext
-from backend.chain.transact import lock_for, send_call
+from backend.chain.transact import fees, lock_for, send_call
 from backend.config import Settings
 from backend.errors import DomainError
 from backend.nodes import service as node_service
@@ -145,13 +145,14 @@ def send_signed(*, chain: ChainContext, account, request: RelaySubmitRequest, si
     w3 = chain.w3
     escrow = chain.contract("OtcEscrow")
     call = _escrow_call(escrow, request)
+    fee_fields = fees(w3)  # outside the lock: sends from one key queue behind it
     with lock_for(account.address):
         # Under the lock and against the pending block, so a relay that is already on its
         # way counts: the same payload sent twice fails here, not on chain.
         _check_nonce(escrow, signer, request.nonce)
         gas = _simulate(call, account.address)
         try:
-            tx_hash = send_call(w3, chain.deployment.chain_id, account, call, gas=gas)
+            tx_hash = send_call(w3, chain.deployment.chain_id, account, call, gas=gas, fee_fields=fee_fields)
         except Exception as err:  # the node refused it: funds, fees, connectivity
             log.exception("relay send failed")
             raise DomainError(503, f"the relayer could not send the transaction: {err}") from None
@@ -241,9 +242,9 @@ def _escrow_call(escrow, request: RelaySubmitRequest):
 
 
 def _simulate(call, relayer: str) -> int:
-    """Runs the call from the relayer's address; returns the gas limit to send it with."""
+    """Runs the call from the relayer's address (the estimate executes it and reverts with
+    the contract's reason); returns the gas limit to send it with."""
     try:
-        call.call({"from": relayer}, block_identifier="pending")
         # A margin over the estimate: warm/cold slots and refunds can shift between the
         # estimate and inclusion; gas left unused is not paid for.
         return call.estimate_gas({"from": relayer}, block_identifier="pending") * 12 // 10

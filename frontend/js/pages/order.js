@@ -367,7 +367,8 @@ async function relay(action, extra) {
     body: { action, order_id: orderId, ...extra, nonce: prepared.nonce, deadline: prepared.deadline, signature },
   });
   const provider = getProvider();
-  return { hash: submitted.tx_hash, wait: () => provider.waitForTransaction(submitted.tx_hash, 1, 60000) };
+  const via = t("nodes.relayed_by", { node: shortAddress(submitted.node) }); // the node that sent it
+  return { hash: submitted.tx_hash, via, wait: () => provider.waitForTransaction(submitted.tx_hash, 1, 60000) };
 }
 
 async function evidenceHash() {
