@@ -231,6 +231,11 @@ class Agent:
         while not self.stop.is_set():
             try:
                 status = self.heartbeat()
+                if status == 403 and not self.admitted():
+                    # Revoked by the authorities: no more heartbeats, /relay refuses from now on.
+                    self.state = "revoked"
+                    log.error("node %s was revoked by NodeRegistry", self.address)
+                    return
                 if status != 200:
                     log.warning("heartbeat answered %s", status)
             except httpx.HTTPError as err:
@@ -342,6 +347,7 @@ def run(
     import uvicorn
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per heartbeat says nothing
     account = load_or_create_key(keyfile)
     agent = Agent(
         account=account,

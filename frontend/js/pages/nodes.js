@@ -175,13 +175,8 @@ function render() {
   const box = document.getElementById("nodes-page");
   if (state.error && !state.data) return box.replaceChildren(errorBox(state.error, { retry: load }));
   if (!state.data) return box.replaceChildren(loadingState());
-  box.replaceChildren(
-    state.message ? errorBox(state.message) : null,
-    authoritiesCard(state.data),
-    nodesCard(state.data),
-    proposalsCard(state.data),
-    admissionsCard(state.data),
-  );
+  const cards = [authoritiesCard(state.data), nodesCard(state.data), proposalsCard(state.data), admissionsCard(state.data)];
+  box.replaceChildren(...(state.message ? [errorBox(state.message), ...cards] : cards));
 }
 
 async function loadRoles() {
