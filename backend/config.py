@@ -77,7 +77,12 @@ class Settings(BaseSettings):
 def check_keys_for_chain(settings: Settings, chain_id: int) -> None:
     """Anvil's well-known keys are public: on any chain but a local one they would hand
     the relayer's funds and standing to anyone."""
-    if chain_id not in LOCAL_CHAIN_IDS and settings.relayer_private_key.get_secret_value() == ANVIL_RELAYER_KEY:
+    own_key = settings.relay_fallback_to_own_key  # the relayer key is only used as the fallback
+    if (
+        own_key
+        and chain_id not in LOCAL_CHAIN_IDS
+        and settings.relayer_private_key.get_secret_value() == ANVIL_RELAYER_KEY
+    ):
         raise RuntimeError(
             f"refusing to start on chain {chain_id} with Anvil's well-known relayer key: "
             "set SENTINEL_RELAYER_PRIVATE_KEY to the key of an admitted node"

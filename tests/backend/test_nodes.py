@@ -572,3 +572,22 @@ def test_agent__killed_node_fails_over_to_another(
     status = server.http.get("/api/nodes/status").json()
     live = {n["address"]: n["live"] for n in status["nodes"]}
     assert live[slow.address] is True
+
+
+def test_start_up__anvil_authority_keys_refused_off_a_local_chain(settings, manifest, tmp_path, token):
+    import json
+
+    from fastapi.testclient import TestClient
+    from pydantic import SecretStr
+
+    remote = {**json.loads(Path(manifest["path"]).read_text()), "chain_id": 11155111}
+    path = tmp_path / "11155111.json"
+    path.write_text(json.dumps(remote))
+    own_relayer = SecretStr(Account.create().key.to_0x_hex())
+    app = create_app(settings.model_copy(update={"manifest_path": path, "relayer_private_key": own_relayer}))
+    with pytest.raises(RuntimeError, match="well-known authority keys"), TestClient(app):
+        pass
+    # With this authority's own key (or none), it starts.
+    ok = settings.model_copy(update={"manifest_path": path, "relayer_private_key": own_relayer, "authority_keys": []})
+    with TestClient(create_app(ok)) as client:
+        assert client.get("/api/nodes/authorities").json() == []
