@@ -18,7 +18,7 @@ import httpx
 from eth_account import Account
 from eth_utils import to_checksum_address
 from sqlmodel import Session, col, select
-from web3.exceptions import ContractLogicError
+from web3.exceptions import ContractLogicError, TransactionNotFound
 from web3.logs import DISCARD
 
 from backend.chain.deps import ChainContext
@@ -459,8 +459,9 @@ def live_nodes(*, session: Session, chain: ChainContext, settings: Settings) -> 
     return live
 
 
-def relay_through(*, node: LiveNode, request, settings: Settings) -> str:
-    """POSTs the signed action to the node; its 4xx refusals are the user's answer."""
+def relay_through(*, chain: ChainContext, node: LiveNode, request, settings: Settings) -> str:
+    """POSTs the signed action to the node; its 4xx refusals are the user's answer. The
+    hash it returns must be a transaction the node itself sent."""
     try:
         response = httpx.post(
             f"{node.endpoint}/relay",
@@ -473,11 +474,14 @@ def relay_through(*, node: LiveNode, request, settings: Settings) -> str:
         raise NodeUnavailable(f"HTTP {response.status_code}: {_detail(response)}")
     if response.status_code >= 400:
         raise DomainError(response.status_code, _detail(response))
-    body = response.json()
-    sender = to_checksum_address(body.get("node", "0x" + "00" * 20))
-    if sender != node.address:
-        raise NodeUnavailable(f"answered as {sender}, not as itself")
-    return body["tx_hash"]
+    tx_hash = str(response.json().get("tx_hash", ""))
+    try:
+        sender = chain.w3.eth.get_transaction(tx_hash)["from"]
+    except (TransactionNotFound, ValueError, TypeError):
+        raise NodeUnavailable(f"answered with {tx_hash[:66]!r}, not a transaction on chain") from None
+    if to_checksum_address(sender) != node.address:
+        raise NodeUnavailable(f"answered with a transaction sent by {sender}, not by itself")
+    return tx_hash
 
 
 def _detail(response: httpx.Response) -> str:

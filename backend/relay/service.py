@@ -177,7 +177,7 @@ def submit(*, chain: ChainContext, session: Session, settings: Settings, request
     failures = []
     for node in node_service.live_nodes(session=session, chain=chain, settings=settings):
         try:
-            tx_hash = node_service.relay_through(node=node, request=request, settings=settings)
+            tx_hash = node_service.relay_through(chain=chain, node=node, request=request, settings=settings)
         except node_service.NodeUnavailable as err:
             failures.append(f"{node.address}: {err}")
             node_service.mark_failed(session=session, address=node.address)

@@ -591,3 +591,40 @@ def test_start_up__anvil_authority_keys_refused_off_a_local_chain(settings, mani
     ok = settings.model_copy(update={"manifest_path": path, "relayer_private_key": own_relayer, "authority_keys": []})
     with TestClient(create_app(ok)) as client:
         assert client.get("/api/nodes/authorities").json() == []
+
+
+def test_relay__a_node_answering_with_a_foreign_hash_is_skipped(client, db, authorities, order_id, buyer, relayer):
+    """An admitted node that claims a transaction it did not send is passed over (here to
+    the desk's own key, the fallback being on) and marked failed until its next heartbeat."""
+    import json
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Liar(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            body = json.dumps({"tx_hash": "0x" + "ab" * 32, "node": candidate.address}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    candidate = candidate_key()
+    liar = ThreadingHTTPServer(("127.0.0.1", 0), Liar)
+    threading.Thread(target=liar.serve_forever, daemon=True).start()
+    endpoint = f"http://127.0.0.1:{liar.server_address[1]}"
+    try:
+        admit(client, candidate, authorities, endpoint=endpoint)
+        assert heartbeat(client, candidate, endpoint=endpoint).status_code == 200
+        response = relay_via(client, "mark_paid", order_id, buyer, payment_ref=REF)
+    finally:
+        liar.shutdown()
+    assert response.status_code == 200, response.text
+    assert response.json()["node"] == relayer.address and response.json()["endpoint"] is None
+    db.expire_all()
+    from backend.nodes.models import NodeHeartbeat
+
+    assert db.get(NodeHeartbeat, candidate.address).failed_ms is not None
