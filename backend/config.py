@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     authority_keys: list[SecretStr] = [SecretStr(k) for k in ANVIL_AUTHORITY_KEYS]
     # A challenge: packets x 2**difficulty_bits sha256 tries, about 1 s for an honest
     # candidate here; the answer must arrive within node_challenge_seconds.
-    node_challenge_packets: int = 32
+    node_challenge_packets: int = 48
     node_challenge_difficulty_bits: int = 14
     node_challenge_seconds: float = 5.0
     node_open_challenges_max: int = 5

@@ -29,7 +29,7 @@ from eth_account import Account
 from web3 import Web3
 
 from backend.chain.contracts import Deployment
-from backend.chain.deps import ChainContext
+from backend.chain.deps import ChainContext, rpc_provider
 from backend.nodes import challenge as work
 from backend.nodes.schemas import HardwareReport
 
@@ -115,7 +115,7 @@ class Agent:
         self.endpoint = endpoint.rstrip("/")
         self.data_dir = data_dir
         self.http = httpx.Client(base_url=self.platform, timeout=30)
-        w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 30}))
+        w3 = Web3(rpc_provider(rpc_url))
         deployment = Deployment.load(manifest) if manifest else self._platform_deployment()
         self.chain = ChainContext(w3=w3, deployment=deployment)
         self.registry = self.chain.contract("NodeRegistry")

@@ -1,6 +1,6 @@
 """The chain as routes see it: web3, the deployment and its contracts."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends
@@ -12,13 +12,26 @@ from backend.chain.contracts import Deployment
 from backend.chain.indexer import Indexer
 
 
+def rpc_provider(url: str) -> Web3.HTTPProvider:
+    """web3 asks eth_chainId before every call and transaction: one RPC endpoint keeps
+    its chain id, so that answer is cached (and nothing else)."""
+    return Web3.HTTPProvider(
+        url, request_kwargs={"timeout": 30}, cache_allowed_requests=True, cacheable_requests={"eth_chainId"}
+    )
+
+
 @dataclass
 class ChainContext:
     w3: Web3
     deployment: Deployment
+    _contracts: dict[str, Contract] = field(default_factory=dict, repr=False)
 
     def contract(self, name: str) -> Contract:
-        return self.deployment.contract(self.w3, name)
+        # Building a web3 Contract parses its whole ABI (tens of ms): once per name.
+        found = self._contracts.get(name)
+        if found is None:
+            found = self._contracts[name] = self.deployment.contract(self.w3, name)
+        return found
 
 
 def get_chain(connection: HTTPConnection) -> ChainContext:
