@@ -628,3 +628,20 @@ def test_relay__a_node_answering_with_a_foreign_hash_is_skipped(client, db, auth
     from backend.nodes.models import NodeHeartbeat
 
     assert db.get(NodeHeartbeat, candidate.address).failed_ms is not None
+
+
+def test_agent_key__made_once_kept_private(tmp_path):
+    keyfile = tmp_path / "node" / "node.key"
+    first = load_or_create_key(keyfile)
+    again = load_or_create_key(keyfile)
+    assert first.address == again.address
+    assert keyfile.stat().st_mode & 0o777 == 0o600
+    assert first.key.hex().removeprefix("0x") not in keyfile.read_text()  # an encrypted keystore
+    printed = subprocess.run(
+        [sys.executable, "-m", "scripts.node_agent", "address", "--keyfile", str(keyfile)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert printed.stdout.strip() == first.address
