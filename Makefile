@@ -94,6 +94,7 @@ bench: setup setup-bench
 	python -m bench.gas
 	python -m bench.indexer
 	python -m bench.api
+	python -m bench.nodes
 
 clean:
 	rm -rf .build .cache run

@@ -11,6 +11,13 @@ ROOT = Path(__file__).resolve().parent.parent
 # Anvil's well-known account 9: the local relayer node that `ape run deploy` admits.
 # Only ever a default for the local chain; set SENTINEL_RELAYER_PRIVATE_KEY elsewhere.
 ANVIL_RELAYER_KEY = "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6"
+# Anvil's well-known accounts 0, 7 and 8: the three NodeRegistry authorities that
+# `ape run deploy` sets up on a local chain. Local defaults only, like the relayer key.
+ANVIL_AUTHORITY_KEYS = (
+    "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+    "0x4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356",
+    "0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97",
+)
 # Chain ids of local development chains (Anvil's default and the one `make run` uses).
 LOCAL_CHAIN_IDS = frozenset({1337, 31337})
 
@@ -49,6 +56,26 @@ class Settings(BaseSettings):
     login_max_failures: int = 5
     login_lockout_seconds: int = 15 * 60
 
+    # nodes: admission of permissioned nodes and relaying through them
+    # Authority keys this backend decides with (each decision is made per key); a
+    # production authority holds one, in development one backend holds all three.
+    authority_keys: list[SecretStr] = [SecretStr(k) for k in ANVIL_AUTHORITY_KEYS]
+    # A challenge: packets x 2**difficulty_bits sha256 tries, about 1 s for an honest
+    # candidate here; the answer must arrive within node_challenge_seconds.
+    node_challenge_packets: int = 48
+    node_challenge_difficulty_bits: int = 14
+    node_challenge_seconds: float = 5.0
+    node_open_challenges_max: int = 5
+    node_min_cpu_cores: int = 1
+    node_min_memory_mb: int = 1024
+    node_min_disk_free_gb: float = 1.0
+    # A node whose last heartbeat is older than this is not routed to.
+    node_heartbeat_ttl_seconds: float = 30.0
+    relay_node_timeout_seconds: float = 15.0
+    # When no admitted node takes a relay, send it with relayer_private_key (the desk's
+    # own node key). Off: only admitted node agents relay.
+    relay_fallback_to_own_key: bool = False
+
     # http
     max_body_bytes: int = 1_000_000
     frontend_dir: Path = ROOT / "frontend"
@@ -63,10 +90,21 @@ class Settings(BaseSettings):
 def check_keys_for_chain(settings: Settings, chain_id: int) -> None:
     """Anvil's well-known keys are public: on any chain but a local one they would hand
     the relayer's funds and standing to anyone."""
-    if chain_id not in LOCAL_CHAIN_IDS and settings.relayer_private_key.get_secret_value() == ANVIL_RELAYER_KEY:
+    own_key = settings.relay_fallback_to_own_key  # the relayer key is only used as the fallback
+    if (
+        own_key
+        and chain_id not in LOCAL_CHAIN_IDS
+        and settings.relayer_private_key.get_secret_value() == ANVIL_RELAYER_KEY
+    ):
         raise RuntimeError(
             f"refusing to start on chain {chain_id} with Anvil's well-known relayer key: "
             "set SENTINEL_RELAYER_PRIVATE_KEY to the key of an admitted node"
+        )
+    held = {key.get_secret_value().lower() for key in settings.authority_keys}
+    if chain_id not in LOCAL_CHAIN_IDS and held & set(ANVIL_AUTHORITY_KEYS):
+        raise RuntimeError(
+            f"refusing to start on chain {chain_id} with Anvil's well-known authority keys: "
+            "set SENTINEL_AUTHORITY_KEYS to this authority's own key(s), or []"
         )
 
 

@@ -12,7 +12,7 @@ from requests.exceptions import RequestException
 from web3 import Web3
 
 from backend.chain.contracts import Deployment
-from backend.chain.deps import ChainContext
+from backend.chain.deps import ChainContext, rpc_provider
 from backend.chain.indexer import Indexer
 from backend.config import Settings, check_keys_for_chain, get_settings, with_manifest_modes
 from backend.db import make_engine
@@ -45,7 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         deployment = Deployment.load(settings.manifest_path)
         check_keys_for_chain(settings, deployment.chain_id)
         app.state.settings = effective = with_manifest_modes(settings, deployment.raw)
-        w3 = Web3(Web3.HTTPProvider(settings.rpc_url, request_kwargs={"timeout": 30}))
+        w3 = Web3(rpc_provider(settings.rpc_url))
         app.state.chain = ChainContext(w3=w3, deployment=deployment)
         try:
             app.state.chain.rules()

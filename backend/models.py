@@ -5,4 +5,4 @@ from backend.chain.models import ChainEvent, ChainIncident, IndexedBlock  # noqa
 from backend.kyc.models import KycAttestation  # noqa: F401
 from backend.market.models import Ad, Order  # noqa: F401
 from backend.negotiation.models import ChatMessage  # noqa: F401
-from backend.nodes.models import Authority, NodeProposal, NodeRecord  # noqa: F401
+from backend.nodes.models import Authority, NodeAdmission, NodeChallenge, NodeHeartbeat, NodeProposal, NodeRecord  # noqa: F401

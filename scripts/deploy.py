@@ -49,6 +49,9 @@ DEFAULT_ADMIN_ROLE = bytes(32)
 
 DEMO_ACCOUNTS = range(1, 5)  # Anvil accounts 1..4 trade in the demo
 DEMO_FUNDING = 10_000 * 10**6
+# With the deployer (account 0), Anvil accounts 7 and 8 are the three local NodeRegistry
+# authorities that admit node agents (the backend holds their keys in development).
+LOCAL_AUTHORITY_ACCOUNTS = (7, 8)
 YEAR = 365 * 24 * 3600
 MAX_AUTHORITIES = 32  # NodeRegistry's constructor limit
 KIND_ADMIT_NODE = 1
@@ -184,6 +187,10 @@ def deploy_stack(
 ) -> dict:
     """Deploy and wire the contracts; returns the manifest (also used by the backend tests)."""
     chain_id = chain.chain_id
+    if local and not authorities:
+        # Three local authorities, so admission needs a real quorum (more than 2/3).
+        others = [accounts.test_accounts[i].address for i in LOCAL_AUTHORITY_ACCOUNTS]
+        authorities = [account.address, *(a for a in others if a != account.address)]
     authorities = list(authorities) or [account.address]
     fee_recipient = fee_recipient or account.address
     arbitrator = arbitrator or account.address
@@ -204,6 +211,14 @@ def deploy_stack(
         escrow.set_token_allowed(token, True, sender=account)
         token_entries.append(token_entry(token))
     relayer_status = propose_relayer(account, nodes, relayer, local=local) if relayer else None
+    if local and relayer_status and relayer_status["status"] == "proposed":
+        # The other local authorities make the quorum.
+        for index in LOCAL_AUTHORITY_ACCOUNTS:
+            other = accounts.test_accounts[index]
+            if nodes.is_authority(other) and not nodes.proposals(relayer_status["proposal_id"]).executed:
+                nodes.approve(relayer_status["proposal_id"], sender=other)
+        if nodes.is_authorized(relayer):
+            relayer_status = {**relayer_status, "status": "admitted", "approvals": relayer_status["quorum"]}
 
     contracts = (("OtcEscrow", escrow), ("KycRegistry", kyc), ("NodeRegistry", nodes))
     blocks = {name: _creation_block(contract) for name, contract in contracts}

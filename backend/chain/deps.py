@@ -13,14 +13,27 @@ from backend.chain.indexer import Indexer
 from backend.chain.rules import EscrowRules
 
 
+def rpc_provider(url: str) -> Web3.HTTPProvider:
+    """web3 asks eth_chainId before every call and transaction: one RPC endpoint keeps
+    its chain id, so that answer is cached (and nothing else)."""
+    return Web3.HTTPProvider(
+        url, request_kwargs={"timeout": 30}, cache_allowed_requests=True, cacheable_requests={"eth_chainId"}
+    )
+
+
 @dataclass
 class ChainContext:
     w3: Web3
     deployment: Deployment
     _rules: EscrowRules | None = field(default=None, init=False, repr=False)
+    _contracts: dict[str, Contract] = field(default_factory=dict, repr=False)
 
     def contract(self, name: str) -> Contract:
-        return self.deployment.contract(self.w3, name)
+        # Building a web3 Contract parses its whole ABI (tens of ms): once per name.
+        found = self._contracts.get(name)
+        if found is None:
+            found = self._contracts[name] = self.deployment.contract(self.w3, name)
+        return found
 
     def rules(self) -> EscrowRules:
         """Read from the chain once: at start-up, or on first use when the node was down then."""

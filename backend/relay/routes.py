@@ -1,9 +1,10 @@
-"""Gasless actions: prepare the EIP-712 payload to sign, then submit the signature and the
-desk's relayer node sends the transaction and pays its gas."""
+"""Gasless actions: prepare the EIP-712 payload to sign, then submit the signature and an
+admitted node (the live one with the freshest heartbeat) sends the transaction and pays its gas."""
 
 from fastapi import APIRouter
 
 from backend.chain.deps import ChainDep
+from backend.db import SessionDep
 from backend.deps import SettingsDep
 from backend.relay import service
 from backend.relay.schemas import RelayPrepared, RelayPrepareRequest, RelayResult, RelaySubmitRequest
@@ -28,14 +29,13 @@ def prepare(body: RelayPrepareRequest, chain: ChainDep) -> RelayPrepared:
 @router.post(
     "/submit",
     response_model=RelayResult,
-    summary="Relay a signed action: checked for free first, then sent with the relayer's gas",
+    summary="Relay a signed action: checked for free first, then sent by an admitted node",
     responses={
         400: {"description": "wrong signer, expired deadline, bad nonce or signature"},
         404: {"description": "no such order on chain"},
         409: {"description": "nonce already used, or the order's state forbids the action"},
-        503: {"description": "the relayer is not authorized or cannot send, or the chain node is unreachable"},
+        503: {"description": "no admitted node is live (or the relayer cannot send), or the chain node is unreachable"},
     },
 )
-def submit(body: RelaySubmitRequest, chain: ChainDep, settings: SettingsDep) -> RelayResult:
-    key = settings.relayer_private_key.get_secret_value()
-    return service.submit(chain=chain, relayer_key=key, request=body)
+def submit(body: RelaySubmitRequest, chain: ChainDep, session: SessionDep, settings: SettingsDep) -> RelayResult:
+    return service.submit(chain=chain, session=session, settings=settings, request=body)

@@ -94,4 +94,8 @@ class RelayResult(BaseModel):
     )
     block_number: int | None = None
     signer: str
-    relayer: str
+    relayer: str = Field(description="the address that sent the transaction and paid its gas")
+    node: str = Field(description="the node that sent it: an admitted node agent, or the desk's own relayer key")
+    endpoint: str | None = Field(
+        default=None, description="the node agent's endpoint; null when the desk's own key sent it"
+    )

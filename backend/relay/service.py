@@ -1,4 +1,4 @@
-"""Gasless actions: a user signs an EIP-712 action, the relayer node pays the gas.
+"""Gasless actions: a user signs an EIP-712 action, an admitted node pays the gas.
 
 Everything that can be checked for free is checked before a transaction is signed:
 who signed, the deadline, the nonce, and finally an eth_call of the exact call from the
@@ -6,16 +6,19 @@ relayer's address. Only a call that would succeed costs the relayer gas.
 """
 
 import logging
-import threading
 from dataclasses import dataclass
 
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils import to_checksum_address
+from sqlmodel import Session
 from web3.exceptions import ContractLogicError, TimeExhausted
 
 from backend.chain.deps import ChainContext
+from backend.chain.transact import fees, lock_for, send_call
+from backend.config import Settings
 from backend.errors import DomainError
+from backend.nodes import service as node_service
 from backend.protocol import OrderStatus, StatusCode
 from backend.relay.schemas import (
     RelayAction,
@@ -54,10 +57,6 @@ DOMAIN_TYPE = [("name", "string"), ("version", "string"), ("chainId", _UINT), ("
 # standing is a service problem (503); anything else is the order's state (409).
 _BAD_REQUEST_REASONS = ("signature expired", "invalid signature", "empty payment reference")
 _UNAVAILABLE_REASONS = ("relayer not authorized",)
-
-# One lock per relayer address: two relays must not take the same account nonce.
-_send_locks: dict[str, threading.Lock] = {}
-_send_locks_guard = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -126,7 +125,8 @@ def prepare(*, chain: ChainContext, action: RelayAction, order_id: int, payment_
     )
 
 
-def submit(*, chain: ChainContext, relayer_key: str, request: RelaySubmitRequest) -> RelayResult:
+def check_signed(*, chain: ChainContext, request: RelaySubmitRequest) -> str:
+    """The checks that cost nothing: who signed and the deadline. Returns the signer."""
     parties = order_parties(chain=chain, order_id=request.order_id)
     expected = parties.signer_for(request.action)
     recovered = _recover_signer(chain, request)
@@ -136,39 +136,60 @@ def submit(*, chain: ChainContext, relayer_key: str, request: RelaySubmitRequest
     now = _chain_time(chain)
     if request.deadline <= now:
         raise DomainError(400, f"signature expired: its deadline {request.deadline} is not after chain time {now}")
+    return expected
 
-    relayer = Account.from_key(relayer_key)
+
+def send_signed(*, chain: ChainContext, account, request: RelaySubmitRequest, signer: str) -> str:
+    """Nonce check, simulation from `account`, then the transaction: what a relaying node
+    (an agent, or the platform with its own key) does once check_signed passed."""
     w3 = chain.w3
     escrow = chain.contract("OtcEscrow")
     call = _escrow_call(escrow, request)
-    with _lock_for(relayer.address):
+    fee_fields = fees(w3)  # outside the lock: sends from one key queue behind it
+    with lock_for(account.address):
         # Under the lock and against the pending block, so a relay that is already on its
         # way counts: the same payload sent twice fails here, not on chain.
-        _check_nonce(escrow, expected, request.nonce)
-        gas = _simulate(call, relayer.address)
+        _check_nonce(escrow, signer, request.nonce)
+        gas = _simulate(call, account.address)
         try:
-            tx = call.build_transaction(
-                {
-                    "from": relayer.address,
-                    "nonce": w3.eth.get_transaction_count(relayer.address, "pending"),
-                    "chainId": chain.deployment.chain_id,
-                    "gas": gas,
-                    **_fees(w3),
-                }
-            )
-            tx_hash = w3.eth.send_raw_transaction(relayer.sign_transaction(tx).raw_transaction)
+            tx_hash = send_call(w3, chain.deployment.chain_id, account, call, gas=gas, fee_fields=fee_fields)
         except Exception as err:  # the node refused it: funds, fees, connectivity
             log.exception("relay send failed")
             raise DomainError(503, f"the relayer could not send the transaction: {err}") from None
+    return tx_hash.to_0x_hex()
 
-    result = RelayResult(tx_hash=tx_hash.to_0x_hex(), status="submitted", signer=expected, relayer=relayer.address)
+
+def await_result(*, chain: ChainContext, tx_hash: str, signer: str, node: str, endpoint: str | None) -> RelayResult:
+    result = RelayResult(tx_hash=tx_hash, status="submitted", signer=signer, relayer=node, node=node, endpoint=endpoint)
     try:
-        receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=RECEIPT_TIMEOUT_SECONDS)
+        receipt = chain.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=RECEIPT_TIMEOUT_SECONDS)
     except TimeExhausted:
         return result  # sent and paid for: the hash lets the client follow it
     if receipt["status"] != 1:
-        raise DomainError(409, f"transaction {result.tx_hash} reverted on chain: the order changed while it was sent")
+        raise DomainError(409, f"transaction {tx_hash} reverted on chain: the order changed while it was sent")
     return result.model_copy(update={"status": "mined", "block_number": receipt["blockNumber"]})
+
+
+def submit(*, chain: ChainContext, session: Session, settings: Settings, request: RelaySubmitRequest) -> RelayResult:
+    """Hands the signed action to a live admitted node (freshest heartbeat first, the next
+    one if it fails); the desk's own key sends it only where settings allow."""
+    signer = check_signed(chain=chain, request=request)
+    failures = []
+    for node in node_service.live_nodes(session=session, chain=chain, settings=settings):
+        try:
+            tx_hash = node_service.relay_through(chain=chain, node=node, request=request, settings=settings)
+        except node_service.NodeUnavailable as err:
+            failures.append(f"{node.address}: {err}")
+            node_service.mark_failed(session=session, address=node.address)
+            continue
+        node_service.count_relay(session=session, address=node.address)
+        return await_result(chain=chain, tx_hash=tx_hash, signer=signer, node=node.address, endpoint=node.endpoint)
+    if settings.relay_fallback_to_own_key:
+        account = Account.from_key(settings.relayer_private_key.get_secret_value())
+        tx_hash = send_signed(chain=chain, account=account, request=request, signer=signer)
+        return await_result(chain=chain, tx_hash=tx_hash, signer=signer, node=account.address, endpoint=None)
+    tried = f" ({'; '.join(failures)})" if failures else ""
+    raise DomainError(503, f"no admitted node is live to relay this action{tried}: try again shortly")
 
 
 # ---------------------------------------------------------------- internal
@@ -221,9 +242,9 @@ def _escrow_call(escrow, request: RelaySubmitRequest):
 
 
 def _simulate(call, relayer: str) -> int:
-    """Runs the call from the relayer's address; returns the gas limit to send it with."""
+    """Runs the call from the relayer's address (the estimate executes it and reverts with
+    the contract's reason); returns the gas limit to send it with."""
     try:
-        call.call({"from": relayer}, block_identifier="pending")
         # A margin over the estimate: warm/cold slots and refunds can shift between the
         # estimate and inclusion; gas left unused is not paid for.
         return call.estimate_gas({"from": relayer}, block_identifier="pending") * 12 // 10
@@ -241,18 +262,5 @@ def _revert_reason(err: ContractLogicError) -> str:
     return text.removeprefix("execution reverted: ").removeprefix("execution reverted").strip() or "reverted"
 
 
-def _fees(w3) -> dict:
-    base = w3.eth.get_block("latest").get("baseFeePerGas")
-    if base is None:  # a chain without EIP-1559
-        return {"gasPrice": w3.eth.gas_price}
-    tip = w3.eth.max_priority_fee
-    return {"maxFeePerGas": 2 * base + tip, "maxPriorityFeePerGas": tip}
-
-
 def _chain_time(chain: ChainContext) -> int:
     return chain.w3.eth.get_block("latest")["timestamp"]
-
-
-def _lock_for(address: str) -> threading.Lock:
-    with _send_locks_guard:
-        return _send_locks.setdefault(address, threading.Lock())

@@ -97,6 +97,7 @@ export class TxBox {
     try {
       const tx = await send();
       hash = tx.hash;
+      if (tx.via) label = `${label} · ${tx.via}`; // a relayed action names the node that sent it
       this.show("pending", label, { hash });
       const receipt = await tx.wait();
       if (!receipt || receipt.status !== 1) throw new Error(t("tx.reverted"));

@@ -44,6 +44,7 @@ def settings(tmp_path, manifest, chain):
         indexer_enabled=False,  # tests index explicitly with `sync()`
         siwe_domains=["testserver"],
         public_origin="http://testserver",
+        relay_fallback_to_own_key=True,  # the relay tests use the desk's own key (account 9)
     )
 
 

@@ -232,10 +232,14 @@ def test_unauthorized_producer__block_refused(client, db, sync, chain, escrow, c
     assert status["refused_blocks"] == 1 and status["lag_blocks"] == 0
 
 
-def test_admitted_node__may_produce_blocks(client, db, sync, chain, escrow, node_registry, create_ad, admin, other):
+def test_admitted_node__may_produce_blocks(
+    client, db, sync, chain, escrow, node_registry, create_ad, admin, other, accounts
+):
     from eth_utils import keccak
 
     node_registry.propose_node(other, "http://other:8000", keccak(text="hw"), keccak(text="c"), sender=admin)
+    for authority in (accounts[7], accounts[8]):  # the quorum of the three local authorities
+        node_registry.approve(node_registry.proposal_count(), sender=authority)
     chain.provider.make_request("anvil_setCoinbase", [other.address])
     try:
         ad_id = create_ad()

@@ -316,6 +316,7 @@ def test_start_up__anvil_relayer_key_refused_off_a_local_chain(settings, manifes
         remote = {**json.loads(file.read()), "chain_id": 11155111}
     path = tmp_path / "11155111.json"
     path.write_text(json.dumps(remote))
-    app = create_app(settings.model_copy(update={"manifest_path": path}))
+    # The relayer key only sends where the own-key fallback is on.
+    app = create_app(settings.model_copy(update={"manifest_path": path, "relay_fallback_to_own_key": True}))
     with pytest.raises(RuntimeError, match="well-known relayer key"), TestClient(app):
         pass

@@ -79,6 +79,7 @@ def test_relay__mark_paid(client, relay, escrow, order_id, buyer, relayer):
     result = response.json()
     assert result["status"] == "mined" and result["block_number"] and result["tx_hash"].startswith("0x")
     assert result["signer"] == buyer.address and result["relayer"] == relayer.address
+    assert result["node"] == relayer.address and result["endpoint"] is None  # the desk's own key
     order = escrow.orders(order_id)
     assert order.status == 2  # PAID
     assert escrow.nonces(buyer) == 1
@@ -172,8 +173,10 @@ def test_relay__revert_reason_from_simulation(client, relay, escrow, order_id, b
     assert response.json()["detail"] == "otc_escrow: order not cancellable"
 
 
-def test_relay__revoked_relayer_is_503(client, relay, node_registry, order_id, buyer, admin, relayer):
+def test_relay__revoked_relayer_is_503(client, relay, node_registry, order_id, buyer, admin, relayer, accounts):
     node_registry.propose_revocation(relayer, "test", sender=admin)
+    for authority in (accounts[7], accounts[8]):  # the quorum of the three local authorities
+        node_registry.approve(node_registry.proposal_count(), sender=authority)
     assert not node_registry.is_authorized(relayer)
     response, _ = relay("mark_paid", order_id, buyer, payment_ref=REF)
     assert response.status_code == 503

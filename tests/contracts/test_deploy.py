@@ -55,6 +55,8 @@ def test_deploy__wires_everything_and_writes_the_manifest(deploy, project, chain
     assert escrow.hasRole(keccak(text="ARBITRATOR_ROLE"), accounts[0])
     assert escrow.token_allowed(token) and manifest["tokens"][0]["decimals"] == 6
     assert nodes.is_authority(accounts[0]) and nodes.is_authorized(accounts[9])
+    # Three local authorities (accounts 0, 7, 8), all of whom admitted the local relayer.
+    assert [nodes.is_authority(accounts[i]) for i in (0, 7, 8)] == [True] * 3 and nodes.quorum() == 3
     assert manifest["relayer"] == accounts[9].address
     for index in range(1, 5):  # the local demo traders
         assert token.balanceOf(accounts[index]) == 10_000 * 10**6

@@ -165,6 +165,7 @@ def backend(manifest, chain, token, tmp_path):
         "SENTINEL_SIWE_DOMAINS": json.dumps([f"127.0.0.1:{port}"]),
         "SENTINEL_PUBLIC_ORIGIN": origin,
         "SENTINEL_INDEXER_POLL_SECONDS": "0.2",
+        "SENTINEL_RELAY_FALLBACK_TO_OWN_KEY": "true",  # no node agent in these journeys
     }
     log_path = tmp_path / "backend.log"
     with open(log_path, "wb") as log:

@@ -4,6 +4,8 @@
 // the timeline's ActionRelayed entry (summary.js, `eventDetail`).
 
 import { api } from "../api.js";
+import { shortAddress } from "../format.js";
+import { t } from "../i18n.js";
 import { ctx } from "../shell.js";
 import { getProvider, getSigner } from "../wallet.js";
 import { byId, orderId } from "./state.js";
@@ -45,5 +47,6 @@ export async function relay(action, extra) {
     body: { action, order_id: orderId, ...extra, nonce: prepared.nonce, deadline: prepared.deadline, signature },
   });
   const provider = getProvider();
-  return { hash: submitted.tx_hash, wait: () => provider.waitForTransaction(submitted.tx_hash, 1, 60000) };
+  const via = t("nodes.relayed_by", { node: shortAddress(submitted.node) }); // the node that sent it
+  return { hash: submitted.tx_hash, via, wait: () => provider.waitForTransaction(submitted.tx_hash, 1, 60000) };
 }
