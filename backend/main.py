@@ -18,6 +18,7 @@ from backend.config import Settings, check_keys_for_chain, get_settings
 from backend.db import make_engine
 from backend.errors import DomainError
 from backend.http import BodySizeLimit
+from backend.ledger.sweeper import ExpirySweeper
 from backend.market.cache import PageCache
 from backend.migrate import migrate
 from backend.notifications.hub import NotificationHub
@@ -58,9 +59,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         if settings.indexer_enabled:
             app.state.indexer.start(settings.indexer_poll_seconds)
+        sweeper = ExpirySweeper(app.state.engine, settings.ledger_expiry_poll_seconds)
+        sweeper.start()
         try:
             yield
         finally:
+            sweeper.stop()
             app.state.indexer.stop()
             app.state.engine.dispose()
 

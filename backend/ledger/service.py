@@ -40,6 +40,7 @@ log = logging.getLogger("sentinel.ledger")
 # attack, and every account total must stay inside a signed 64-bit column.
 MAX_AMOUNT = 10**15 - 1
 MAX_TOTAL = 2**63 - 1
+MAX_TIMEOUT = 366 * 24 * 3600
 BANK = "system:bank"
 FEES = "system:fees"
 SYSTEM_OWNERS = (BANK, FEES)
@@ -244,8 +245,8 @@ def apply_transfer(
         raise DomainError(422, "a transfer id is 1 to 128 characters")
     if request.amount is not None or kind in (0, PENDING):
         check_amount(request.amount if request.amount is not None else 0)
-    if kind == PENDING and (request.timeout is None or request.timeout <= 0):
-        raise DomainError(422, "a pending transfer needs a positive timeout in seconds")
+    if kind == PENDING and (request.timeout is None or not 0 < request.timeout <= MAX_TIMEOUT):
+        raise DomainError(422, f"a pending transfer needs a timeout of 1 to {MAX_TIMEOUT} seconds")
     if kind in (POST_PENDING, VOID_PENDING) and not request.pending_id:
         raise DomainError(422, "posting or voiding names the pending transfer: pending_id is required")
     if kind in (0, PENDING) and request.pending_id:
