@@ -7,3 +7,4 @@ from backend.ledger.models import LedgerAccount, LedgerTransfer  # noqa: F401
 from backend.market.models import Ad, Order  # noqa: F401
 from backend.negotiation.models import ChatMessage  # noqa: F401
 from backend.nodes.models import Authority, NodeProposal, NodeRecord  # noqa: F401
+from backend.payments.models import PaymentDetail, PaymentProof, TermsDocument  # noqa: F401

@@ -7,6 +7,7 @@ from backend.ledger.routes import router as ledger_router
 from backend.market.routes import router as market_router
 from backend.negotiation.routes import router as negotiation_router
 from backend.notifications.routes import router as notifications_router
+from backend.payments.routes import router as payments_router
 from backend.relay.routes import router as relay_router
 
 ROUTERS = [
@@ -18,4 +19,5 @@ ROUTERS = [
     negotiation_router,
     notifications_router,
     ledger_router,
+    payments_router,
 ]
