@@ -315,7 +315,7 @@ def _create(session: Session, request: Transfer, kind: int, now: int) -> tuple[L
         reference=request.reference,
         event_tx=request.event_tx,
         event_log=request.event_log,
-        created_at=now,
+        created_at=now_s(),  # wall clock, whatever clock decided the timeout
     )
     session.add(transfer)
     session.flush()
@@ -380,7 +380,7 @@ def _write_resolution(session, pending, accounts, kind, amount, request: Transfe
         reference=request.reference,
         event_tx=request.event_tx,
         event_log=request.event_log,
-        created_at=now,
+        created_at=now_s(),  # wall clock, whatever clock decided the timeout
     )
     session.add(transfer)
     session.flush()

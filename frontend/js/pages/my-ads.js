@@ -16,6 +16,7 @@ import {
   priceInput,
 } from "../format.js";
 import { t } from "../i18n.js";
+import { mountPaymentDetails } from "../payment-details.js";
 import { boot, ctx } from "../shell.js";
 import { TxBox, el, emptyState, errorBox, loadingState } from "../ui.js";
 import { connectWallet, getSigner, onWalletChange, wallet } from "../wallet.js";
@@ -364,6 +365,7 @@ async function main() {
     } else render();
   });
   await load();
+  await mountPaymentDetails(document.getElementById("payment-details"));
 }
 
 main();

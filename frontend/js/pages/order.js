@@ -19,6 +19,7 @@ import {
   shortHash,
 } from "../format.js";
 import { t } from "../i18n.js";
+import { mountPayment } from "../order/payment.js";
 import { boot, ctx, requireSession } from "../shell.js";
 import { TxBox, el, errorBox, explorerLink, loadingState } from "../ui.js";
 import { getProvider, getSigner, onWalletChange, signedIn, wallet } from "../wallet.js";
@@ -44,6 +45,7 @@ const state = {
   chainClock: null, // {timestamp, readAt}: the latest block's time, for the seller's dispute grace
 };
 let txBox;
+let payment; // the payment step (../order/payment.js)
 
 // ------------------------------------------------------------------ data
 
@@ -144,6 +146,7 @@ function render() {
   renderActions();
   renderTimeline();
   renderChatGate();
+  payment?.render();
 }
 
 function renderSummary() {
@@ -382,7 +385,7 @@ async function evidenceHash() {
   return ethers.keccak256(ethers.toUtf8Bytes(`sentinel-otc:order:${orderId}:dispute`));
 }
 
-async function perform(action, { seconds } = {}) {
+async function perform(action, { seconds, paymentRef: ref, relayed } = {}) {
   if (state.busy) return;
   state.busy = true;
   renderActions();
@@ -394,10 +397,10 @@ async function perform(action, { seconds } = {}) {
     extend_deadline: "tx.extend",
     open_dispute: "tx.dispute",
   };
-  const viaRelay = gasless() && RELAYABLE.has(action);
+  const viaRelay = (relayed || gasless()) && RELAYABLE.has(action);
   const label = t(labels[action], { id: orderId }) + (viaRelay ? ` · ${t("order.gasless")}` : "");
   const receipt = await txBox.run(label, async () => {
-    const extra = action === "mark_paid" ? { payment_ref: paymentRef(orderId) } : {};
+    const extra = action === "mark_paid" ? { payment_ref: ref ?? paymentRef(orderId) } : {};
     if (viaRelay) return relay(action, extra);
     const escrow = escrowContract(ctx.deployment, await getSigner(ctx.deployment));
     switch (action) {
@@ -614,6 +617,7 @@ function restartSockets() {
 async function main() {
   await boot("order");
   txBox = new TxBox($("order-tx"));
+  payment = mountPayment({ orderId, order: () => state.order, ad: () => state.ad, role, markPaid: (ref, opts) => perform("mark_paid", { paymentRef: ref, ...opts }) });
   $("gasless").checked = localStorage.getItem(GASLESS_KEY) === "1";
   $("gasless").addEventListener("change", (e) => localStorage.setItem(GASLESS_KEY, e.target.checked ? "1" : "0"));
   $("chat-form").addEventListener("submit", sendChat);
