@@ -76,6 +76,7 @@ bench: setup setup-bench
 	python -m bench.gas
 	python -m bench.indexer
 	python -m bench.api
+	python -m bench.ledger
 
 clean:
 	rm -rf .build .cache run

@@ -392,3 +392,38 @@ def test_processes__killed_mid_operation_leave_no_half_transfer(database_url, tm
     with Session(engine) as session:
         assert len(session.exec(select(LedgerTransfer.id).where(LedgerTransfer.code == "test")).all()) > 0
     _assert_books(engine, database_url, bank)
+
+
+def test_batch__each_item_its_result_and_the_books_balance(database_url):
+    engine, bank, (a, b, *_) = funded(database_url)
+
+    def t(id_, amount, debit=a, credit=b, **extra):
+        return service.Transfer(
+            id=id_, code="t", debit_account_id=debit, credit_account_id=credit, amount=amount, **extra
+        )
+
+    batch = [
+        t("b1", 6_000),
+        t("b2", 5_000),  # 4,000 left: refused
+        t("b1", 6_000),  # a twin in the same batch: the same transfer
+        t("b3", 4_000, flags=PENDING, timeout=60),
+        t("b4", 1, credit=9_999),
+        service.Transfer(
+            id="fund:0", code="topup", debit_account_id=bank, credit_account_id=a, amount=FUNDS
+        ),  # sent before
+        t("b5", 0),
+    ]
+    results = service.run(engine, lambda session: service.create_transfers(session, batch))
+    assert [(r.result if r.status == 200 else r.status) for r in results] == [
+        "created",
+        409,
+        "exists",
+        "created",
+        404,
+        "exists",
+        422,
+    ]
+    accounts = balances(engine)
+    assert service.available(accounts[a]) == 0 and accounts[a].debits_pending == 4_000
+    assert accounts[b].credits_posted == FUNDS + 6_000 and accounts[b].credits_pending == 4_000
+    assert ledger_check(database_url).exit_code == 0
