@@ -72,7 +72,7 @@ setup-db:
 setup-bench:
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 
-bench: setup setup-bench
+bench: setup setup-bench setup-db
 	python -m bench.gas
 	python -m bench.indexer
 	python -m bench.api

@@ -80,11 +80,11 @@ class AdminTransferRequest(BaseModel):
 
     id: str = Field(min_length=1, max_length=100)
     kind: Literal["posted", "pending", "post_pending", "void_pending"] = "posted"
-    debit_account_id: int | None = None
-    credit_account_id: int | None = None
-    amount: int | None = None
-    pending_id: str | None = None
-    timeout: int | None = Field(default=None, description="seconds; pending only")
+    debit_account_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    credit_account_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    amount: int | None = Field(default=None, description="minor units; a post may leave it out (the full amount)")
+    pending_id: str | None = Field(default=None, max_length=128)
+    timeout: int | None = Field(default=None, ge=1, le=366 * 24 * 3600, description="seconds; pending only")
 
 
 class DeskPayment(BaseModel):

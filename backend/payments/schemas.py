@@ -1,5 +1,7 @@
 """Request and response shapes of payment details, terms documents and proofs."""
 
+from typing import Annotated
+
 from pydantic import BaseModel, Field, model_validator
 
 _Text = Field(default="", max_length=128)
@@ -38,7 +40,7 @@ class DetailPublic(BaseModel):
 
 class TermsCreate(BaseModel):
     text: str = Field(default="", max_length=2_000, description="the terms text shown to buyers")
-    detail_ids: list[int] = Field(default=[], max_length=64)
+    detail_ids: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] = Field(default=[], max_length=64)
 
 
 class TermsPublic(BaseModel):
