@@ -205,7 +205,10 @@ class LedgerMachine(RuleBasedStateMachine):
         self.counter = 0
 
     def teardown(self):
+        import shutil
+
         self.engine.dispose()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
     def _id(self) -> str:
         self.counter += 1
