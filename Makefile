@@ -90,11 +90,12 @@ setup-db:
 setup-bench:
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 
-bench: setup setup-bench
+bench: setup setup-bench setup-db
 	python -m bench.gas
 	python -m bench.indexer
 	python -m bench.api
 	python -m bench.nodes
+	python -m bench.ledger
 
 clean:
 	rm -rf .build .cache run

@@ -166,5 +166,40 @@ def index(poll: float | None) -> None:
         engine.dispose()
 
 
+@cli.command("ledger-check")
+def ledger_check() -> None:
+    """Prove the ledger's books on the live database: per currency the debits equal the
+    credits (posted and pending), every account equals the sum of its transfers, no user
+    account is overdrawn. Exits 1 if any of it fails."""
+    from backend.ledger import service as ledger
+
+    report = _run(ledger.check)
+    for c in report.currencies:
+        mark = "ok" if c.balanced else "UNBALANCED"
+        click.echo(
+            f"{c.currency}: debits {c.debits_posted} = credits {c.credits_posted} posted, "
+            f"{c.debits_pending} = {c.credits_pending} pending: {mark}"
+        )
+    if report.mismatched_accounts:
+        click.echo(f"accounts whose totals differ from their transfers: {report.mismatched_accounts}")
+    if report.overdrawn_accounts:
+        click.echo(f"overdrawn accounts: {report.overdrawn_accounts}")
+    click.echo(f"{report.transfers} transfers, {len(report.currencies)} currencies: {'OK' if report.ok else 'FAILED'}")
+    if not report.ok:
+        raise SystemExit(1)
+
+
+@cli.command("ledger-expire")
+def ledger_expire() -> None:
+    """Void every pending transfer past its timeout now (the app also does this by itself)."""
+    from backend.ledger import service as ledger
+
+    engine = _migrated_engine(_settings())
+    try:
+        click.echo(f"voided {ledger.expire_due(engine)} expired pending transfer(s)")
+    finally:
+        engine.dispose()
+
+
 if __name__ == "__main__":
     cli()

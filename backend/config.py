@@ -75,6 +75,17 @@ class Settings(BaseSettings):
     # When no admitted node takes a relay, send it with relayer_private_key (the desk's
     # own node key). Off: only admitted node agents relay.
     relay_fallback_to_own_key: bool = False
+    # ledger and payment details (issue 8)
+    # A desk payment's pending transfer outlives the order's payment deadline by this much.
+    ledger_pending_margin_seconds: int = 15 * 60
+    ledger_expiry_poll_seconds: float = 5.0
+    # Keyring for payment details and proofs at rest: {"k1": "<base64 of 32 bytes>"}; rows keep
+    # the id of the key that sealed them, new rows use payment_key_id. When empty, a random
+    # key is made once in payment_key_file (local use only: set the keyring elsewhere).
+    payment_keys: dict[str, SecretStr] = {}
+    payment_key_id: str = "k1"
+    payment_key_file: Path = ROOT / "run" / "payment-keys.json"
+    payment_proof_max_bytes: int = 512 * 1024
 
     # http
     max_body_bytes: int = 1_000_000

@@ -18,6 +18,7 @@ from backend.config import Settings, check_keys_for_chain, get_settings, with_ma
 from backend.db import make_engine
 from backend.errors import DomainError
 from backend.http import BodySizeLimit, keep_query_strings_out_of_logs
+from backend.ledger.sweeper import ExpirySweeper
 from backend.market.cache import PageCache
 from backend.migrate import migrate
 from backend.negotiation.push import chat_feed
@@ -76,9 +77,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         if settings.indexer_enabled:
             app.state.indexer.start(settings.indexer_poll_seconds)
+        sweeper = ExpirySweeper(app.state.engine, settings.ledger_expiry_poll_seconds)
+        sweeper.start()
         try:
             yield
         finally:
+            sweeper.stop()
             app.state.indexer.stop()
             follower.stop()
             app.state.engine.dispose()

@@ -3,10 +3,11 @@ composition root of the projections (as routers.py is of the routes)."""
 
 from backend.chain.projections import Projections
 from backend.kyc.projections import projection as kyc
+from backend.ledger.projections import projection as ledger
 from backend.market.projections import projection as market
 from backend.nodes.projections import projection as nodes
 
-PROJECTIONS = [market, kyc, nodes]
+PROJECTIONS = [market, ledger, kyc, nodes]  # ledger after market: it reads the order
 
 
 def all_projections() -> Projections:

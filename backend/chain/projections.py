@@ -35,6 +35,7 @@ class Projection:
         self.tables = list(tables)
         self.handlers: dict[tuple[str, str], Handler] = {}
         self.resolvers: list[PartiesResolver] = []
+        self.rebuilt: list[Callable[[Session], None]] = []
 
     def on(self, contract: str, event: str) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
@@ -50,6 +51,13 @@ class Projection:
         (`OrderPaid` names the buyer only, yet the seller must hear of it)."""
         self.resolvers.append(resolver)
         return resolver
+
+    def after_rebuild(self, hook: Callable[[Session], None]) -> Callable[[Session], None]:
+        """Registers a check run after a rebuild has replayed the events that remain: a
+        domain whose rows outlive rebuilds (the ledger's money) looks there for what it
+        did on an event that is now gone."""
+        self.rebuilt.append(hook)
+        return hook
 
 
 class Projections:
@@ -91,6 +99,9 @@ class Projections:
             except MissingRow as missing:
                 on_missing(event, missing)
             count += 1
+        for projection in self.items:
+            for hook in projection.rebuilt:
+                hook(session)
         return count
 
 

@@ -11,6 +11,7 @@ export const PAYMENT_METHODS = [
   { bit: 3, key: "method.card" },
   { bit: 4, key: "method.cash" },
   { bit: 5, key: "method.other" },
+  { bit: 6, key: "method.desk" },
 ];
 
 export function methodNames(mask) {

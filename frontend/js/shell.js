@@ -24,6 +24,7 @@ const NAV = [
   { page: "create-ad", href: "create-ad.html", key: "nav.create_ad" },
   { page: "my-ads", href: "my-ads.html", key: "nav.my_ads" },
   { page: "orders", href: "orders.html", key: "nav.orders" },
+  { page: "account", href: "account.html", key: "nav.account" },
   { page: "explorer", href: "explorer.html", key: "nav.explorer" },
   { page: "nodes", href: "nodes.html", key: "nav.nodes" },
 ];

@@ -1,4 +1,4 @@
-"""The backend on PostgreSQL: the market, indexer, auth and negotiation tests run again
+"""The backend on PostgreSQL: the market, indexer, ledger, auth and negotiation tests run again
 with the app on a fresh PostgreSQL database per test (a throwaway server, see
 tests/postgres.py), plus what only PostgreSQL has: the indexers' writer lock, rows
 committed out of id order."""
@@ -8,6 +8,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 from test_auth import *  # noqa: F403
 from test_indexer import *  # noqa: F403
+from test_ledger import *  # noqa: F403
 from test_market import *  # noqa: F403
 from test_negotiation import *  # noqa: F403
 from test_push import *  # noqa: F403

@@ -101,14 +101,17 @@ async function evidenceHash() {
 }
 
 /** Send `action` (from the wallet, or relayed when gasless is on), then read the order again. */
-async function perform(action, { seconds } = /** @type {{seconds?: bigint}} */ ({})) {
+export async function perform(
+  action,
+  { seconds, paymentRef: ref, relayed } = /** @type {{seconds?: bigint, paymentRef?: string, relayed?: boolean}} */ ({}),
+) {
   if (state.busy) return;
   state.busy = true;
   renderActions();
-  const viaRelay = gasless() && RELAYABLE.has(action);
+  const viaRelay = (relayed || gasless()) && RELAYABLE.has(action);
   const label = t(TX_LABELS[action], { id: orderId }) + (viaRelay ? ` · ${t("order.gasless")}` : "");
   const receipt = await txBox.run(label, async () => {
-    const extra = action === "mark_paid" ? { payment_ref: paymentRef(orderId) } : {};
+    const extra = action === "mark_paid" ? { payment_ref: ref ?? paymentRef(orderId) } : {};
     if (viaRelay) return relay(/** @type {"mark_paid" | "release" | "cancel"} */ (action), extra);
     const escrow = escrowContract(ctx.deployment, await getSigner(ctx.deployment));
     switch (action) {

@@ -1,13 +1,14 @@
 // Create ad, in two steps the user can see: 1 approve the escrow for the amount,
 // 2 create the ad (the escrow pulls the tokens in). Amounts are typed in token units.
 
+import { api } from "../api.js";
 import { escrowContract, fiatBytes3, findEvent, termsHash, tokenContract, tokenInfo } from "../chain.js";
 import { PAYMENT_METHODS, formatToken, parseAmount, parsePrice } from "../format.js";
 import { t } from "../i18n.js";
 import { allowedWindows } from "../protocol.js";
 import { boot, ctx } from "../shell.js";
 import { TxBox, el } from "../ui.js";
-import { getProvider, getSigner, onWalletChange, wallet } from "../wallet.js";
+import { getProvider, getSigner, onWalletChange, signedIn, wallet } from "../wallet.js";
 
 const LOCAL_CHAINS = [1337, 31337];
 const state = { balance: null, allowance: null, busy: false };
@@ -55,7 +56,7 @@ function readForm() {
   if (state.balance !== null && amount > state.balance) {
     throw new Error(t("error.above_balance", { balance: formatToken(state.balance, token) }));
   }
-  return { token, amount, fiat, price, min, max, window: BigInt(f.window.value), methods, terms: termsHash(f.terms.value.trim()) };
+  return { token, amount, fiat, price, min, max, window: BigInt(f.window.value), methods, terms: termsHash(f.terms.value.trim()), termsText: f.terms.value.trim() };
 }
 
 async function refreshBalances() {
@@ -146,6 +147,7 @@ async function create() {
   render();
   const receipt = await new TxBox($("create-tx")).run(t("tx.create_ad"), async () => {
     const signer = await getSigner(ctx.deployment);
+    values.terms = await committedTerms(values);
     return escrowContract(ctx.deployment, signer).create_ad(
       values.token.address,
       values.amount,
@@ -171,6 +173,25 @@ async function create() {
     );
   }
   await refreshBalances();
+}
+
+/**
+ * The terms hash that commits to the seller's payment details for the chosen methods
+ * (registered with the backend: see backend/payments/service.py); the plain text's hash
+ * when not signed in or the backend cannot help.
+ */
+async function committedTerms(values) {
+  if (!signedIn()) return values.terms;
+  try {
+    const mine = await api("/payments/details");
+    const latest = new Map();
+    for (const d of mine) if ((values.methods >> BigInt(d.method)) & 1n) latest.set(d.method, d.id);
+    const terms = await api("/payments/terms", { method: "POST", body: { text: values.termsText, detail_ids: [...latest.values()] } });
+    return terms.terms_hash;
+  } catch (err) {
+    console.warn("terms not registered", err);
+    return values.terms;
+  }
 }
 
 async function faucet() {

@@ -17,6 +17,7 @@ import {
 } from "../format.js";
 import { t } from "../i18n.js";
 import { allowedWindows } from "../protocol.js";
+import { mountPaymentDetails } from "../payment-details.js";
 import { boot, ctx } from "../shell.js";
 import { TxBox, el, errorBox, loadingState } from "../ui.js";
 import { connectWallet, getSigner, onWalletChange, wallet } from "../wallet.js";
@@ -373,6 +374,7 @@ async function main() {
     } else render();
   });
   await load();
+  await mountPaymentDetails(document.getElementById("payment-details"));
 }
 
 main();

@@ -11,15 +11,17 @@
 import { boot } from "../shell.js";
 import { errorBox, loadingState } from "../ui.js";
 import { onWalletChange } from "../wallet.js";
-import { initActions, renderActions, resetActions } from "../order/actions.js";
+import { initActions, perform, renderActions, resetActions } from "../order/actions.js";
 import { chatLive, connectChat, pollChat, renderChat, renderChatGate, restartChat, sendChat } from "../order/chat.js";
 import { connectNotifications, restartNotifications } from "../order/notifications.js";
-import { byId, expired, onChange, refresh, state } from "../order/state.js";
+import { mountPayment } from "../order/payment.js";
+import { byId, expired, onChange, orderId, refresh, role, state } from "../order/state.js";
 import { renderDeadline, renderHeading, renderSummary, renderTimeline } from "../order/summary.js";
 
 const POLL_MS = 3000;
 
 const VIEWS = [renderHeading, renderSummary, renderDeadline, renderActions, renderTimeline, renderChatGate];
+let payment; // the payment step (../order/payment.js), mounted once the page boots
 
 function render() {
   const stateBox = byId("order-state");
@@ -35,6 +37,7 @@ function render() {
     state.panel = null; // a panel opened for the old status has no meaning now
   }
   for (const view of VIEWS) view();
+  payment?.render();
 }
 
 function tickCountdown() {
@@ -48,6 +51,13 @@ function tickCountdown() {
 async function main() {
   await boot("order");
   initActions();
+  payment = mountPayment({
+    orderId,
+    order: () => state.order,
+    ad: () => state.ad,
+    role,
+    markPaid: (ref, opts) => perform("mark_paid", { paymentRef: ref, ...opts }),
+  });
   byId("chat-form").addEventListener("submit", sendChat);
   onChange(render);
   window.addEventListener("sentinel:lang", () => {

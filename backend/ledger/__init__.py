@@ -1,0 +1,1 @@
+"""The desk's double-entry payment ledger, after TigerBeetle's model."""

@@ -1,0 +1,1 @@
+"""A seller's payment details and a buyer's proof of payment, encrypted at rest."""

@@ -1,0 +1,198 @@
+// My desk balance: balances per currency, history with the running balance, top-up and
+// withdrawal through the sandbox bank; for staff, the books' check and every account.
+
+import { api } from "../api.js";
+import { formatFiat, formatTime, parsePrice, shortAddress } from "../format.js";
+import { t } from "../i18n.js";
+import { boot, requireSession } from "../shell.js";
+import { el, errorBox, loadingState } from "../ui.js";
+import { onWalletChange, signedIn } from "../wallet.js";
+
+const $ = (id) => document.getElementById(id);
+const state = { accounts: [], currency: null };
+
+function owner(value) {
+  if (value === "system:bank") return t("ledger.bank");
+  if (value === "system:fees") return t("ledger.fees");
+  return value?.startsWith("0x") ? shortAddress(value) : value;
+}
+
+function newKey() {
+  return crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(36).slice(2)}`;
+}
+
+function balanceTable(accounts, { withOwner = false, onPick = null } = {}) {
+  if (!accounts.length) return el("div", { class: "state state-empty", "data-testid": "empty" }, t("ledger.no_accounts"));
+  const head = ["ledger.currency", "ledger.balance", "ledger.held", "ledger.incoming", "ledger.available"];
+  if (withOwner) head.unshift("ledger.owner");
+  return el(
+    "table",
+    { class: "ledger-table" },
+    el("thead", {}, el("tr", {}, head.map((key) => el("th", {}, t(key))))),
+    el(
+      "tbody",
+      {},
+      accounts.map((a) =>
+        el(
+          "tr",
+          { "data-testid": `balance-${a.currency}`, "data-account": a.id, onclick: onPick ? () => onPick(a) : null, style: onPick ? "cursor:pointer" : null },
+          withOwner ? el("td", { class: "mono" }, owner(a.owner)) : null,
+          el("td", {}, a.currency),
+          el("td", { "data-testid": "balance" }, formatFiat(a.balance, a.currency)),
+          el("td", { "data-testid": "held" }, formatFiat(a.held, a.currency)),
+          el("td", { "data-testid": "incoming" }, formatFiat(a.incoming, a.currency)),
+          el("td", { "data-testid": "available" }, el("strong", {}, formatFiat(a.available, a.currency))),
+        ),
+      ),
+    ),
+  );
+}
+
+function historyTable(history) {
+  if (!history.entries.length) return el("div", { class: "state state-empty" }, t("ledger.no_history"));
+  const currency = history.account.currency;
+  return el(
+    "table",
+    { class: "ledger-table" },
+    el("thead", {}, el("tr", {}, ["ledger.when", "ledger.what", "ledger.with", "ledger.change", "ledger.status", "ledger.running"].map((k) => el("th", {}, t(k))))),
+    el(
+      "tbody",
+      {},
+      history.entries.map((e) => {
+        const change = e.posted_delta || e.held_delta;
+        return el(
+          "tr",
+          { "data-testid": "history-row", "data-code": e.transfer.code, "data-status": e.transfer.status },
+          el("td", { class: "small" }, formatTime(e.transfer.created_at)),
+          el("td", {}, t(`ledger.code.${e.transfer.code}`), e.transfer.order_id ? el("a", { href: `order.html?id=${e.transfer.order_id}` }, ` #${e.transfer.order_id}`) : null),
+          el("td", { class: "mono small" }, owner(e.counterparty)),
+          el("td", { class: change < 0 ? "neg" : "pos" }, formatFiat(change, currency), e.held_delta ? ` (${t("ledger.on_hold")})` : ""),
+          el("td", {}, t(`ledger.status.${e.transfer.status}`)),
+          el("td", { "data-testid": "running" }, formatFiat(e.balance, currency)),
+        );
+      }),
+    ),
+  );
+}
+
+async function loadHistory() {
+  const box = $("history");
+  if (!state.currency) {
+    box.replaceChildren(el("div", { class: "state state-empty" }, t("ledger.no_history")));
+    return;
+  }
+  try {
+    box.replaceChildren(historyTable(await api("/ledger/history", { query: { currency: state.currency } })));
+  } catch (err) {
+    box.replaceChildren(errorBox(err, { retry: loadHistory }));
+  }
+}
+
+async function load() {
+  if (!signedIn()) {
+    $("account-main").classList.add("hidden");
+    $("account-gate").replaceChildren(
+      el(
+        "div",
+        { class: "state" },
+        t("ledger.sign_in"),
+        " ",
+        el("button", { class: "btn btn-primary", type: "button", "data-testid": "account-sign-in", onclick: () => requireSession().then(load).catch((err) => $("account-gate").append(errorBox(err))) }, t("wallet.sign_in")),
+      ),
+    );
+    return;
+  }
+  $("account-gate").replaceChildren();
+  $("account-main").classList.remove("hidden");
+  $("balances").replaceChildren(loadingState());
+  try {
+    state.accounts = await api("/ledger/accounts");
+  } catch (err) {
+    $("balances").replaceChildren(errorBox(err, { retry: load }));
+    return;
+  }
+  $("balances").replaceChildren(balanceTable(state.accounts));
+  const currencies = state.accounts.map((a) => a.currency);
+  if (!currencies.includes(state.currency)) state.currency = currencies[0] || null;
+  $("history-currency").replaceChildren(...currencies.map((c) => el("option", { value: c, selected: c === state.currency }, c)));
+  await loadHistory();
+  await loadAdmin();
+}
+
+async function bank(event) {
+  event.preventDefault();
+  const form = $("bank-form");
+  const action = event.submitter?.name === "withdraw" ? "withdraw" : "topup";
+  $("bank-error").textContent = "";
+  $("bank-done").textContent = "";
+  const currency = form.currency.value.trim().toUpperCase();
+  let amount;
+  try {
+    amount = parsePrice(form.amount.value, currency);
+    if (amount <= 0n) throw new Error(t("ledger.amount_positive"));
+  } catch (err) {
+    $("bank-error").textContent = err.message;
+    return;
+  }
+  for (const b of form.querySelectorAll("button")) b.disabled = true;
+  try {
+    // JSON numbers are exact far beyond the ledger's 15-digit cap.
+    await api(`/ledger/${action}`, { method: "POST", body: { id: newKey(), currency, amount: Number(amount) } });
+    $("bank-done").textContent = t(`ledger.${action}_done`, { amount: formatFiat(amount, currency) });
+    form.amount.value = "";
+    state.currency = currency;
+    await load();
+  } catch (err) {
+    $("bank-error").textContent = err.message;
+  } finally {
+    for (const b of form.querySelectorAll("button")) b.disabled = false;
+  }
+}
+
+// ------------------------------------------------------------------ staff
+
+async function loadAdmin() {
+  let report;
+  try {
+    report = await api("/ledger/admin/check");
+  } catch {
+    $("admin-ledger").classList.add("hidden"); // not staff
+    return;
+  }
+  $("admin-ledger").classList.remove("hidden");
+  $("admin-check").replaceChildren(
+    el("p", { "data-testid": "check-result", "data-ok": String(report.ok) }, el("strong", {}, t(report.ok ? "ledger.check_ok" : "ledger.check_failed")), " · ", t("ledger.check_transfers", { n: report.transfers })),
+    el(
+      "ul",
+      { class: "small" },
+      report.currencies.map((c) =>
+        el("li", {}, `${c.currency}: `, t("ledger.check_line", { debits: formatFiat(c.debits_posted, c.currency), credits: formatFiat(c.credits_posted, c.currency) }), c.balanced ? " ✓" : " ✗"),
+      ),
+    ),
+  );
+  const accounts = await api("/ledger/admin/accounts");
+  $("admin-accounts").replaceChildren(
+    balanceTable(accounts, {
+      withOwner: true,
+      onPick: async (a) => {
+        const history = await api(`/ledger/admin/accounts/${a.id}/history`);
+        $("admin-history").replaceChildren(el("h3", {}, `${owner(a.owner)} · ${a.currency}`), historyTable(history));
+      },
+    }),
+  );
+}
+
+async function main() {
+  await boot("account");
+  $("bank-form").addEventListener("submit", bank);
+  $("history-currency").addEventListener("change", (e) => {
+    state.currency = e.target.value;
+    loadHistory();
+  });
+  window.addEventListener("sentinel:lang", load);
+  window.addEventListener("sentinel:session", load);
+  onWalletChange(load);
+  await load();
+}
+
+main();
