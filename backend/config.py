@@ -46,6 +46,24 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_000_000
     frontend_dir: Path = ROOT / "frontend"
 
+    # monitoring: rules and their thresholds, the center's live feed
+    # Rule names to switch off, e.g. ["large_order"] (see GET /api/monitoring/rules).
+    monitoring_disabled_rules: list[str] = []
+    # In the token's base units (the local stablecoin has 6 decimals: 5,000 tokens).
+    monitoring_large_order_amount: int = 5_000 * 10**6
+    monitoring_burst_orders: int = 3
+    monitoring_burst_window_seconds: int = 600
+    monitoring_cancel_count: int = 3
+    monitoring_cancel_window_seconds: int = 3600
+    monitoring_failed_sign_ins: int = 5
+    monitoring_failed_sign_in_window_seconds: int = 300
+    monitoring_node_silence_seconds: int = 120
+    monitoring_face_bad_frames: int = 3
+    monitoring_face_bad_window_seconds: int = 120
+    # Refused blocks and silent nodes are looked for this often (with the indexer running).
+    monitoring_sweep_seconds: float = 2.0
+    monitoring_feed_poll_seconds: float = 0.2
+
 
 def check_keys_for_chain(settings: Settings, chain_id: int) -> None:
     """Anvil's well-known keys are public: on any chain but a local one they would hand

@@ -20,6 +20,7 @@ from backend.errors import DomainError
 from backend.http import BodySizeLimit
 from backend.market.cache import PageCache
 from backend.migrate import migrate
+from backend.monitoring.center import MonitoringCenter
 from backend.notifications.hub import NotificationHub
 from backend.projections import all_projections
 from backend.routers import ROUTERS
@@ -56,12 +57,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             on_commit=hub.publish_chain_events,
             on_change=app.state.ads_cache.invalidate,
         )
+        app.state.monitoring = MonitoringCenter(engine=app.state.engine, settings=settings)
+        await app.state.monitoring.start(sweep=settings.indexer_enabled)
         if settings.indexer_enabled:
             app.state.indexer.start(settings.indexer_poll_seconds)
         try:
             yield
         finally:
             app.state.indexer.stop()
+            await app.state.monitoring.stop()
             app.state.engine.dispose()
 
     app = FastAPI(

@@ -4,7 +4,9 @@ desk's relayer node sends the transaction and pays its gas."""
 from fastapi import APIRouter
 
 from backend.chain.deps import ChainDep
+from backend.db import SessionDep
 from backend.deps import SettingsDep
+from backend.monitoring.service import refuse_frozen_relay
 from backend.relay import service
 from backend.relay.schemas import RelayPrepared, RelayPrepareRequest, RelayResult, RelaySubmitRequest
 
@@ -31,11 +33,13 @@ def prepare(body: RelayPrepareRequest, chain: ChainDep) -> RelayPrepared:
     summary="Relay a signed action: checked for free first, then sent with the relayer's gas",
     responses={
         400: {"description": "wrong signer, expired deadline, bad nonce or signature"},
+        403: {"description": "the signer's account is frozen by the desk"},
         404: {"description": "no such order on chain"},
         409: {"description": "nonce already used, or the order's state forbids the action"},
         503: {"description": "the relayer is not authorized or cannot send, or the chain node is unreachable"},
     },
 )
-def submit(body: RelaySubmitRequest, chain: ChainDep, settings: SettingsDep) -> RelayResult:
+def submit(body: RelaySubmitRequest, chain: ChainDep, settings: SettingsDep, session: SessionDep) -> RelayResult:
+    refuse_frozen_relay(session, chain=chain, action=body.action, order_id=body.order_id)
     key = settings.relayer_private_key.get_secret_value()
     return service.submit(chain=chain, relayer_key=key, request=body)
