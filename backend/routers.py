@@ -3,6 +3,7 @@
 from backend.auth.routes import router as auth_router
 from backend.chain.routes import router as chain_router
 from backend.explorer.routes import router as explorer_router
+from backend.kyc.routes import router as kyc_router
 from backend.market.routes import router as market_router
 from backend.negotiation.routes import router as negotiation_router
 from backend.notifications.routes import router as notifications_router
@@ -16,4 +17,5 @@ ROUTERS = [
     relay_router,
     negotiation_router,
     notifications_router,
+    kyc_router,
 ]
