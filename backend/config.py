@@ -11,6 +11,12 @@ ROOT = Path(__file__).resolve().parent.parent
 # Anvil's well-known account 9: the local relayer node that `ape run deploy` admits.
 # Only ever a default for the local chain; set SENTINEL_RELAYER_PRIVATE_KEY elsewhere.
 ANVIL_RELAYER_KEY = "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6"
+# Anvil's well-known account 0: the deployer, to whom `ape run deploy` grants KycRegistry's
+# officer role on a local chain. Only a default there; set SENTINEL_KYC_OFFICER_PRIVATE_KEY elsewhere.
+ANVIL_DEPLOYER_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+# A published key for the local KYC keyring: fine for demo data, refused on any other chain.
+LOCAL_KYC_KEY_ID = "local-1"
+LOCAL_KYC_KEY = "c2VudGluZWwtbG9jYWwta3ljLWtleS1ub3Qtc2VjcmU="
 # Chain ids of local development chains (Anvil's default and the one `make run` uses).
 LOCAL_CHAIN_IDS = frozenset({1337, 31337})
 
@@ -46,6 +52,32 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_000_000
     frontend_dir: Path = ROOT / "frontend"
 
+    # ---- kyc: face matching, liveness, officer desk, personal data at rest
+    # Face distance (dlib 128-d embeddings): at most `accept` is a match; above `reject` a
+    # mismatch; between, an officer decides. The library's own tolerance is 0.6.
+    kyc_accept_distance: float = 0.50
+    kyc_reject_distance: float = 0.60
+    # Liveness: the nose tip's shift in the face's own affine frame (eyes, mouth), in
+    # inter-ocular units, that counts as head movement; the eye-openness ratio that is a blink.
+    kyc_liveness_min_parallax: float = 0.05
+    kyc_liveness_blink_ratio: float = 0.65
+    kyc_min_frames: int = 3
+    kyc_max_frames: int = 8
+    kyc_max_image_bytes: int = 10 * 1024 * 1024
+    kyc_max_image_pixels: int = 40_000_000  # checked from the header, before decoding
+    kyc_detect_size: int = 640  # images are downscaled to this many pixels on the long side
+    kyc_workers: int = 1  # processes doing face work (dlib uses one core each)
+    # The KYC upload (a document and up to kyc_max_frames selfies) may exceed max_body_bytes.
+    kyc_max_upload_bytes: int = 100 * 1024 * 1024
+    # AES-GCM keyring for personal data: {key id: base64 32-byte key}; new rows use the current id.
+    kyc_keys: dict[str, SecretStr] = {LOCAL_KYC_KEY_ID: SecretStr(LOCAL_KYC_KEY)}
+    kyc_current_key_id: str = LOCAL_KYC_KEY_ID
+    # The desk's officer key that sends KycRegistry.attest / revoke.
+    kyc_officer_private_key: SecretStr = SecretStr(ANVIL_DEPLOYER_KEY)
+    kyc_default_validity_days: int = 365
+    # Rejected or withdrawn applications lose their personal data after this many days.
+    kyc_retention_days: int = 90
+
     # monitoring: rules and their thresholds, the center's live feed
     # Rule names to switch off, e.g. ["large_order"] (see GET /api/monitoring/rules).
     monitoring_disabled_rules: list[str] = []
@@ -72,6 +104,18 @@ def check_keys_for_chain(settings: Settings, chain_id: int) -> None:
         raise RuntimeError(
             f"refusing to start on chain {chain_id} with Anvil's well-known relayer key: "
             "set SENTINEL_RELAYER_PRIVATE_KEY to the key of an admitted node"
+        )
+    if chain_id not in LOCAL_CHAIN_IDS and settings.kyc_officer_private_key.get_secret_value() == ANVIL_DEPLOYER_KEY:
+        raise RuntimeError(
+            f"refusing to start on chain {chain_id} with Anvil's well-known deployer key as the KYC officer: "
+            "set SENTINEL_KYC_OFFICER_PRIVATE_KEY"
+        )
+    if chain_id not in LOCAL_CHAIN_IDS and any(
+        key.get_secret_value() == LOCAL_KYC_KEY for key in settings.kyc_keys.values()
+    ):
+        raise RuntimeError(
+            f"refusing to start on chain {chain_id} with the published local KYC key: "
+            "set SENTINEL_KYC_KEYS to your own keyring"
         )
 
 

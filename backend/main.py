@@ -18,6 +18,7 @@ from backend.config import Settings, check_keys_for_chain, get_settings
 from backend.db import make_engine
 from backend.errors import DomainError
 from backend.http import BodySizeLimit
+from backend.kyc.pool import FacePool
 from backend.market.cache import PageCache
 from backend.migrate import migrate
 from backend.monitoring.center import MonitoringCenter
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         hub.bind(asyncio.get_running_loop())
         app.state.hub = hub
         app.state.ads_cache = PageCache(engine=app.state.engine)
+        app.state.face_pool = FacePool(settings.kyc_workers)
         app.state.indexer = Indexer(
             engine=app.state.engine,
             w3=w3,
@@ -66,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             app.state.indexer.stop()
             await app.state.monitoring.stop()
+            app.state.face_pool.shutdown()
             app.state.engine.dispose()
 
     app = FastAPI(
@@ -75,7 +78,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # KYC uploads carry several photos: their route has its own, larger bound.
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        overrides={"/api/kyc/applications": settings.kyc_max_upload_bytes},
+    )
 
     @app.exception_handler(DomainError)
     async def domain_error(_request: Request, exc: DomainError):

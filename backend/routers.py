@@ -3,6 +3,7 @@
 from backend.auth.routes import router as auth_router
 from backend.chain.routes import router as chain_router
 from backend.explorer.routes import router as explorer_router
+from backend.kyc.routes import router as kyc_router
 from backend.market.routes import router as market_router
 from backend.monitoring.routes import router as monitoring_router
 from backend.negotiation.routes import router as negotiation_router
@@ -18,4 +19,5 @@ ROUTERS = [
     negotiation_router,
     notifications_router,
     monitoring_router,
+    kyc_router,
 ]
