@@ -2,6 +2,7 @@
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -90,11 +91,21 @@ class Settings(BaseSettings):
     monitoring_failed_sign_ins: int = 5
     monitoring_failed_sign_in_window_seconds: int = 300
     monitoring_node_silence_seconds: int = 120
+    # Camera: this many frames in a row of someone else (or of no face) raise an alert.
     monitoring_face_bad_frames: int = 3
-    monitoring_face_bad_window_seconds: int = 120
     # Refused blocks and silent nodes are looked for this often (with the indexer running).
     monitoring_sweep_seconds: float = 2.0
     monitoring_feed_poll_seconds: float = 0.2
+    # camera monitoring: "required" keeps the order page's actions closed without the camera
+    monitoring_camera_policy: Literal["required", "optional"] = "optional"
+    monitoring_camera_interval_seconds: float = 3.0  # the order page sends a frame this often
+    monitoring_camera_min_interval_seconds: float = 1.0  # per user: faster frames are refused (429)
+    monitoring_camera_max_frame_bytes: int = 200_000
+    monitoring_camera_max_pixels: int = 640 * 480
+    monitoring_camera_detect_size: int = 320
+    monitoring_camera_upsample: int = 1
+    # Frame thumbnails are erased after this (kept while the order is in dispute); hashes stay.
+    monitoring_camera_retention_days: float = 30.0
 
 
 def check_keys_for_chain(settings: Settings, chain_id: int) -> None:

@@ -4,6 +4,6 @@ from backend.auth.models import AuthSession, SiweNonce, User  # noqa: F401
 from backend.chain.models import ChainEvent, ChainIncident, IndexedBlock  # noqa: F401
 from backend.kyc.models import KycApplication, KycAttestation, KycAuditEntry  # noqa: F401
 from backend.market.models import Ad, Order  # noqa: F401
-from backend.monitoring.models import Alert, FailedSignIn, StaffAction  # noqa: F401
+from backend.monitoring.models import Alert, CameraFrame, CameraSession, FailedSignIn, StaffAction  # noqa: F401
 from backend.negotiation.models import ChatMessage  # noqa: F401
 from backend.nodes.models import Authority, NodeProposal, NodeRecord  # noqa: F401

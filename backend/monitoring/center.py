@@ -19,7 +19,8 @@ from starlette.concurrency import run_in_threadpool
 from backend.auth.service import aware
 from backend.chain.models import utcnow
 from backend.config import Settings
-from backend.monitoring import rules, service
+from backend.monitoring import camera, frames, rules, service
+from backend.monitoring.camera import FrameGate
 from backend.monitoring.models import Alert
 
 log = logging.getLogger("sentinel.monitoring")
@@ -43,7 +44,19 @@ class MonitoringCenter:
         self._sweeper: threading.Thread | None = None
         self._cursor = utcnow()
         self._sent: dict[int, tuple[int, object]] = {}
-        self.extra_sources: list = []  # callables (cursor) -> list of feed messages (camera sessions)
+        self.frame_gate = FrameGate(settings.monitoring_camera_min_interval_seconds)
+        # Verified faces' embeddings by (application id, record hash): computed once per
+        # process from the sealed KYC selfie, never stored.
+        self._references: dict[tuple, list[float]] = {}
+
+    async def reference(self, key: tuple, selfie: bytes, pool) -> list[float]:
+        found = self._references.get(key)
+        if found is None:
+            found = await pool.run(frames.reference_encoding, selfie, camera.frame_params(self.settings))
+            if len(self._references) > 10_000:
+                self._references.clear()
+            self._references[key] = found
+        return found
 
     # ----------------------------------------------------------- lifecycle
 
@@ -143,6 +156,7 @@ class MonitoringCenter:
     def sweep(self) -> int:
         with Session(self.engine) as session:
             raised = service.sweep(session, config=self.config)
+            camera.erase_expired(session, retention_days=self.settings.monitoring_camera_retention_days)
         if raised:
             self.nudge()
         return raised

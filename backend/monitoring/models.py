@@ -7,7 +7,7 @@ of its rule, its subject and the event(s) that triggered it.
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from backend.chain.models import utcnow
@@ -65,3 +65,50 @@ class FailedSignIn(SQLModel, table=True):
     ident: str = Field(max_length=128, index=True)
     ip: str | None = Field(default=None, max_length=64)
     reason: str = Field(max_length=256)
+
+
+# ------------------------------------------------------------------ camera
+
+FRAME_STATES = ("match", "mismatch", "no_face", "several_faces")
+
+
+class CameraSession(SQLModel, table=True):
+    """One trader's camera on one order: its latest state and the current run of equal
+    verdicts (the rules count runs, so one stray frame does not raise an alert)."""
+
+    __tablename__ = "camera_session"
+    __table_args__ = (UniqueConstraint("order_id", "address", name="uq_camera_session_order_address"),)
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(index=True)
+    address: str = Field(max_length=42, index=True)
+    user_id: int
+    started_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow, index=True)
+    # "on" while frames arrive; "refused" / "unavailable" when the page reports the camera off
+    camera: str = Field(default="on", max_length=16)
+    frames: int = 0
+    last_state: str | None = Field(default=None, max_length=16)
+    last_distance: float | None = None
+    last_faces: int | None = None
+    streak_state: str | None = Field(default=None, max_length=16)
+    streak_length: int = 0
+    streak_start_frame: int | None = None
+
+
+class CameraFrame(SQLModel, table=True):
+    """A frame's verdict. The frame itself is never kept: its SHA-256 and, until the
+    retention period ends, a small thumbnail sealed like KYC personal data."""
+
+    __tablename__ = "camera_frame"
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: int = Field(index=True)
+    order_id: int = Field(index=True)
+    address: str = Field(max_length=42)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    state: str = Field(max_length=16)
+    distance: float | None = None
+    faces: int
+    sha256: str = Field(max_length=64)
+    key_id: str | None = Field(default=None, max_length=32)
+    thumbnail: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    thumbnail_erased_at: datetime | None = None

@@ -6,17 +6,21 @@ import logging
 from typing import Annotated
 
 import anyio
-from fastapi import APIRouter, Path, Query, WebSocket
+from fastapi import APIRouter, Path, Query, Request, Response, WebSocket
 from requests.exceptions import RequestException
 from sqlmodel import Session, func, select
 from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocketState
 
-from backend.auth.deps import websocket_user
+from backend.auth.deps import CurrentUser, websocket_user
 from backend.chain.deps import ChainContext, ChainDep, IndexerDep
 from backend.chain.models import IndexedBlock
 from backend.db import EngineDep, SessionDep
-from backend.monitoring import rules, service
+from backend.deps import SettingsDep
+from backend.errors import DomainError
+from backend.kyc.pool import FacePoolDep
+from backend.market.models import Order
+from backend.monitoring import camera, frames, rules, service
 from backend.monitoring.deps import CenterDep, MonitorUser
 from backend.monitoring.schemas import (
     AccountStanding,
@@ -24,8 +28,14 @@ from backend.monitoring.schemas import (
     AlertPage,
     AlertPublic,
     AssignBody,
+    CameraEvidence,
+    CameraFramePublic,
+    CameraPolicy,
+    CameraReport,
+    CameraSessionPublic,
     ChainPanel,
     EscrowEventPublic,
+    FrameResult,
     FreezeBody,
     IncidentPublic,
     KycPublic,
@@ -37,6 +47,7 @@ from backend.monitoring.schemas import (
     StaffPublic,
     StatusFilter,
 )
+from backend.negotiation import service as negotiation
 from backend.validation import Address
 
 log = logging.getLogger("sentinel.monitoring")
@@ -260,3 +271,180 @@ async def monitoring_socket(websocket: WebSocket, engine: EngineDep, center: Cen
         if websocket.client_state == WebSocketState.CONNECTED:
             with contextlib.suppress(RuntimeError):
                 await websocket.close()
+
+
+# ------------------------------------------------------------------- camera
+
+OrderIdPath = Annotated[int, Path(ge=1, le=2**62)]
+
+
+@router.get("/camera/policy", response_model=CameraPolicy, summary="What the order page's camera must do")
+def camera_policy(settings: SettingsDep) -> CameraPolicy:
+    return CameraPolicy(
+        policy=settings.monitoring_camera_policy,
+        interval_seconds=settings.monitoring_camera_interval_seconds,
+        min_interval_seconds=settings.monitoring_camera_min_interval_seconds,
+        width=camera.FRAME_WIDTH,
+        height=camera.FRAME_HEIGHT,
+        max_frame_bytes=settings.monitoring_camera_max_frame_bytes,
+    )
+
+
+@router.post(
+    "/camera/{order_id}/frames",
+    response_model=FrameResult,
+    status_code=201,
+    summary="One camera frame (the raw JPEG, PNG or WebP as the body) of the trader of an open order",
+    responses={
+        403: {"description": "not your order, or your account is frozen"},
+        404: {"description": "no such order"},
+        409: {"description": "the order has ended, or you have no verified KYC face"},
+        413: {"description": "the frame is over the size limit"},
+        422: {"description": "not an image (judged by content), damaged, or too many pixels"},
+        429: {"description": "frames faster than the limit"},
+    },
+)
+async def post_frame(
+    order_id: OrderIdPath,
+    request: Request,
+    user: CurrentUser,
+    settings: SettingsDep,
+    engine: EngineDep,
+    pool: FacePoolDep,
+    center: CenterDep,
+) -> FrameResult:
+    """Matched against the trader's verified KYC face: match / mismatch / no face / several
+    faces, with the distance. Kept: the frame's hash, the verdict and a small sealed
+    thumbnail (see GET .../frames); the frame itself is not stored."""
+    data = await request.body()
+    camera.check_frame(data, settings=settings)
+
+    def prepare():
+        with Session(engine) as session:
+            order = camera.order_for_frames(session, user=user, order_id=order_id)
+            key, selfie = camera.verified_selfie(session, settings=settings, address=user.address)
+            return order, key, selfie
+
+    order, key, selfie = await run_in_threadpool(prepare)
+    center.frame_gate.claim(user.id)
+    reference = await center.reference(key, selfie, pool)
+    result = await pool.run(frames.analyse_frame, data, reference, camera.frame_params(settings))
+    if "rejected" in result:
+        raise DomainError(422, result["rejected"])
+
+    def store():
+        with Session(engine) as session:
+            return camera.record_frame(
+                session, user=user, order=order, data=data, result=result, settings=settings, config=center.config
+            )
+
+    frame, camera_session, alerts = await run_in_threadpool(store)
+    center.publish({"type": "camera", "session": CameraSessionPublic.of(camera_session).model_dump(mode="json")})
+    if alerts:
+        center.nudge()
+    return FrameResult(
+        frame_id=frame.id,
+        order_id=order.id,
+        state=frame.state,
+        distance=frame.distance,
+        faces=frame.faces,
+        sha256=frame.sha256,
+        alerts=[a.id for a in alerts],
+    )
+
+
+@router.post(
+    "/camera/{order_id}/status",
+    response_model=CameraSessionPublic,
+    summary="The order page reports its camera on, refused or unavailable",
+    responses={403: {"description": "not your order"}, 404: {"description": "no such order"}},
+)
+def report_camera(
+    order_id: OrderIdPath, body: CameraReport, user: CurrentUser, session: SessionDep, center: CenterDep
+) -> CameraSessionPublic:
+    order = camera.order_for_frames(session, user=user, order_id=order_id)
+    state = CameraSessionPublic.of(camera.report_camera(session, user=user, order=order, camera_state=body.camera))
+    center.publish({"type": "camera", "session": state.model_dump(mode="json")})
+    return state
+
+
+@router.get("/camera/sessions", response_model=list[CameraSessionPublic], summary="Camera sessions seen lately")
+def camera_sessions(
+    _staff: MonitorUser, session: SessionDep, within_seconds: Annotated[int, Query(ge=1, le=86_400)] = 300
+) -> list[CameraSessionPublic]:
+    return [CameraSessionPublic.of(c) for c in camera.active_sessions(session, within_seconds=within_seconds)]
+
+
+def _order(session, order_id: int) -> Order:
+    order = session.get(Order, order_id)
+    if order is None:
+        raise DomainError(404, f"order {order_id} not found")
+    return order
+
+
+@router.get(
+    "/camera/{order_id}/frames",
+    response_model=list[CameraFramePublic],
+    summary="An order's camera frames: verdicts, hashes, thumbnail links (staff; the arbitrator in a dispute)",
+    responses={404: {"description": "no such order"}},
+)
+def order_frames(order_id: OrderIdPath, user: CurrentUser, session: SessionDep, chain: ChainDep) -> list:
+    order = _order(session, order_id)
+    camera.may_see_thumbnails(session, chain=chain, user=user, order=order)
+    return [
+        CameraFramePublic(
+            id=f.id,
+            address=f.address,
+            at=f.at,
+            state=f.state,
+            distance=f.distance,
+            faces=f.faces,
+            sha256=f.sha256,
+            thumbnail_url=f"/api/monitoring/camera/frames/{f.id}/thumbnail" if f.thumbnail is not None else None,
+        )
+        for f in camera.frames_of(session, order_id=order_id)
+    ]
+
+
+@router.get(
+    "/camera/frames/{frame_id}/thumbnail",
+    response_class=Response,
+    summary="A frame's thumbnail (JPEG)",
+    responses={
+        200: {"content": {"image/jpeg": {}}},
+        404: {"description": "no such frame"},
+        410: {"description": "erased"},
+    },
+)
+def frame_thumbnail(
+    frame_id: Annotated[int, Path(ge=1, le=2**62)],
+    user: CurrentUser,
+    session: SessionDep,
+    chain: ChainDep,
+    settings: SettingsDep,
+) -> Response:
+    frame, image = camera.thumbnail(session, settings=settings, frame_id=frame_id)
+    camera.may_see_thumbnails(session, chain=chain, user=user, order=_order(session, frame.order_id))
+    return Response(image, media_type="image/jpeg", headers={"Cache-Control": "private, no-store"})
+
+
+@router.get(
+    "/camera/{order_id}/evidence",
+    response_model=CameraEvidence,
+    summary="The camera digest and the dispute evidence (chat head ++ camera digest) of an order",
+    responses={404: {"description": "no such order"}},
+)
+def camera_evidence(order_id: OrderIdPath, user: CurrentUser, session: SessionDep, chain: ChainDep) -> CameraEvidence:
+    if not user.has_role("monitor"):
+        negotiation.open_channel(session, chain=chain, user=user, order_id=order_id)  # parties, arbitrator
+    _order(session, order_id)
+    head, _count = negotiation.head_of(session, order_id=order_id)
+    listed = camera.frames_of(session, order_id=order_id)
+    digest = camera.camera_digest(listed)
+    return CameraEvidence(
+        order_id=order_id,
+        frames=len(listed),
+        camera_digest=digest,
+        chat_head=head,
+        dispute_evidence=camera.dispute_evidence(head, digest),
+    )

@@ -26,7 +26,6 @@ class RuleConfig:
     failed_sign_in_window_seconds: int = 300
     node_silence_seconds: int = 120
     face_bad_frames: int = 3
-    face_bad_window_seconds: int = 120
 
     def enabled(self, rule: str) -> bool:
         return rule not in self.disabled
@@ -44,7 +43,6 @@ class RuleConfig:
             failed_sign_in_window_seconds=settings.monitoring_failed_sign_in_window_seconds,
             node_silence_seconds=settings.monitoring_node_silence_seconds,
             face_bad_frames=settings.monitoring_face_bad_frames,
-            face_bad_window_seconds=settings.monitoring_face_bad_window_seconds,
         )
 
 
@@ -252,6 +250,70 @@ def failed_sign_ins(*, ident: str, failure_id: int, count: int, config: RuleConf
     )
 
 
+# ------------------------------------------------------------------ camera
+
+
+def frame_link(frame_id: int, sha256: str) -> dict:
+    return {"kind": "frame", "label": sha256[:16], "href": f"/api/monitoring/camera/frames/{frame_id}/thumbnail"}
+
+
+@dataclass
+class FrameRun:
+    """A camera session's current run of equal verdicts, the newest frame included."""
+
+    address: str
+    order_id: int
+    state: str
+    length: int
+    start_frame: int
+    frame_id: int
+    sha256: str
+    distance: float | None
+
+
+def _camera_draft(rule: str, severity: str, run: FrameRun, title: str) -> Draft:
+    return Draft(
+        rule=rule,
+        severity=severity,
+        key=f"{rule}:{run.address}:{run.order_id}:{run.start_frame}",
+        title=title,
+        subject_kind="address",
+        subject=run.address,
+        address=run.address,
+        order_id=run.order_id,
+        evidence=[frame_link(run.frame_id, run.sha256), order_link(run.order_id), address_link(run.address)],
+    )
+
+
+def face_mismatch(run: FrameRun, config: RuleConfig) -> Draft | None:
+    """`face_bad_frames` frames in a row showing someone other than the verified trader."""
+    if run.state != "mismatch" or run.length != config.face_bad_frames:
+        return None
+    title = (
+        f"{run.address} on order #{run.order_id}: {run.length} frames in a row show someone else "
+        f"(distance {run.distance})"
+    )
+    return _camera_draft("face_mismatch", "critical", run, title)
+
+
+def face_absent(run: FrameRun, config: RuleConfig) -> Draft | None:
+    """`face_bad_frames` frames in a row with no face at all."""
+    if run.state != "no_face" or run.length != config.face_bad_frames:
+        return None
+    title = f"{run.address} on order #{run.order_id}: no face in {run.length} frames in a row"
+    return _camera_draft("face_absent", "warning", run, title)
+
+
+def several_faces(run: FrameRun, config: RuleConfig) -> Draft | None:
+    """Several people in front of the trader's camera: at the first such frame of a run."""
+    if run.state != "several_faces" or run.length != 1:
+        return None
+    return _camera_draft("several_faces", "warning", run, f"{run.address} on order #{run.order_id}: several faces")
+
+
+CAMERA_RULES = [face_mismatch, face_absent, several_faces]
+
+
 def describe(config: RuleConfig) -> list[dict]:
     """Every rule with whether it is on and its thresholds, for the center's page."""
     rules = [
@@ -265,5 +327,8 @@ def describe(config: RuleConfig) -> list[dict]:
             "failed_sign_ins",
             {"failures": config.failed_sign_ins, "window_seconds": config.failed_sign_in_window_seconds},
         ),
+        ("face_mismatch", {"frames_in_a_row": config.face_bad_frames}),
+        ("face_absent", {"frames_in_a_row": config.face_bad_frames}),
+        ("several_faces", {}),
     ]
     return [{"rule": name, "enabled": config.enabled(name), "params": params} for name, params in rules]

@@ -143,3 +143,68 @@ class ChainPanel(BaseModel):
     indexer_error: str | None
     incidents: list[IncidentPublic]
     escrow_events: list[EscrowEventPublic]
+
+
+# ------------------------------------------------------------------ camera
+
+
+class CameraPolicy(BaseModel):
+    policy: Literal["required", "optional"] = Field(
+        description="required: the order page keeps its actions closed without the camera"
+    )
+    interval_seconds: float = Field(description="send a frame this often while the order is open")
+    min_interval_seconds: float = Field(description="frames closer together than this are refused (429)")
+    width: int
+    height: int
+    max_frame_bytes: int
+
+
+class FrameResult(BaseModel):
+    frame_id: int
+    order_id: int
+    state: Literal["match", "mismatch", "no_face", "several_faces"]
+    distance: float | None = Field(description="face distance to the verified KYC face (nearest face)")
+    faces: int
+    sha256: str
+    alerts: list[int] = Field(description="ids of alerts this frame raised")
+
+
+class CameraReport(BaseModel):
+    camera: Literal["on", "refused", "unavailable"]
+
+
+class CameraSessionPublic(BaseModel):
+    order_id: int
+    address: str
+    camera: str
+    frames: int
+    last_state: str | None
+    last_distance: float | None
+    last_faces: int | None
+    started_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, camera) -> "CameraSessionPublic":
+        return cls.model_validate(camera, from_attributes=True)
+
+
+class CameraFramePublic(BaseModel):
+    id: int
+    address: str
+    at: datetime
+    state: str
+    distance: float | None
+    faces: int
+    sha256: str
+    thumbnail_url: str | None = Field(description="null once erased after the retention period")
+
+
+class CameraEvidence(BaseModel):
+    order_id: int
+    frames: int
+    camera_digest: str | None = Field(description="keccak256 of the frames' SHA-256 digests, in order")
+    chat_head: str = Field(description="the chat transcript head")
+    dispute_evidence: str = Field(
+        description="for open_dispute: keccak256(chat_head ++ camera_digest), or chat_head without frames"
+    )
