@@ -25,6 +25,7 @@ const NAV = [
   { page: "my-ads", href: "my-ads.html", key: "nav.my_ads" },
   { page: "orders", href: "orders.html", key: "nav.orders" },
   { page: "explorer", href: "explorer.html", key: "nav.explorer" },
+  { page: "monitoring", href: "monitoring.html", key: "nav.monitoring", roles: ["monitor", "admin"] },
 ];
 
 export const ctx = {
@@ -185,7 +186,7 @@ function renderHeader(page) {
     el(
       "nav",
       { class: "nav", "data-i18n-aria": "nav.label" },
-      NAV.map((item) =>
+      NAV.filter((item) => !item.roles || item.roles.some((r) => getSession()?.user?.roles?.includes(r))).map((item) =>
         el("a", { href: item.href, "data-i18n": item.key, "data-testid": `nav-${item.page}`, "aria-current": item.page === page ? "page" : null }),
       ),
     ),
