@@ -125,9 +125,9 @@ async def apply(
 ) -> ApplicationPublic:
     """Answers at once with status "processing"; the face check runs in the worker pool and
     its outcome (submitted / retake / rejected) arrives as a `kyc` push and at GET /kyc/me."""
-    limit = settings.kyc_max_image_bytes
-    document_bytes = await document.read(limit + 1)
-    frame_bytes = [await f.read(limit + 1) for f in frames]
+    # Whole files: the body limit of this route bounds them, and each size is judged below.
+    document_bytes = await document.read()
+    frame_bytes = [await f.read() for f in frames]
     service.check_uploads(
         settings=settings, document=document_bytes, frames=frame_bytes, document_number=document_number
     )

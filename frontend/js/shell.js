@@ -25,6 +25,7 @@ const NAV = [
   { page: "my-ads", href: "my-ads.html", key: "nav.my_ads" },
   { page: "orders", href: "orders.html", key: "nav.orders" },
   { page: "explorer", href: "explorer.html", key: "nav.explorer" },
+  { page: "kyc", href: "kyc.html", key: "nav.kyc" },
   { page: "monitoring", href: "monitoring.html", key: "nav.monitoring", roles: ["monitor", "admin"] },
 ];
 

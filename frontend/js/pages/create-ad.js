@@ -4,6 +4,7 @@
 import { escrowContract, fiatBytes3, findEvent, termsHash, tokenContract, tokenInfo } from "../chain.js";
 import { PAYMENT_METHODS, formatToken, parseAmount, parsePrice } from "../format.js";
 import { t } from "../i18n.js";
+import { kycBlock } from "../kyc-gate.js";
 import { boot, ctx } from "../shell.js";
 import { TxBox, el } from "../ui.js";
 import { getProvider, getSigner, onWalletChange, wallet } from "../wallet.js";
@@ -137,6 +138,11 @@ async function create() {
     values = readForm();
   } catch (err) {
     $("form-error").textContent = err.message;
+    return;
+  }
+  const blocked = await kycBlock(wallet.address);
+  if (blocked) {
+    $("create-tx").replaceChildren(blocked);
     return;
   }
   state.busy = true;
