@@ -17,6 +17,7 @@ import {
   shortAddress,
 } from "../format.js";
 import { t } from "../i18n.js";
+import { frozenBlock } from "../freeze-gate.js";
 import { kycBlock } from "../kyc-gate.js";
 import { boot, ctx } from "../shell.js";
 import { TxBox, el, emptyState, errorBox, explorerLink, loadingState } from "../ui.js";
@@ -170,7 +171,7 @@ function buyPanel(ad, token) {
       return;
     }
     openButton.disabled = true;
-    const blocked = await kycBlock(wallet.address);
+    const blocked = (await frozenBlock()) ?? (await kycBlock(wallet.address));
     if (blocked) {
       txArea.replaceChildren(blocked);
       openButton.disabled = false;

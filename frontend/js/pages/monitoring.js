@@ -327,29 +327,38 @@ async function main() {
       const result = await api("/auth/login", { method: "POST", body: { username: form.elements.username.value, password: form.elements.password.value }, auth: false });
       setSession({ token: result.token, expires_at: result.expires_at, address: null, user: result.user });
       if (!isStaff(result.user)) throw new Error(t("monitoring.not_staff"));
-      await start();
     } catch (err) {
       $("login-error").textContent = err.message;
     }
   });
+  // Staff sign in with a password here, or with a wallet that holds the role (header).
+  window.addEventListener("sentinel:session", () => checkStaff().catch(showError));
+  await checkStaff();
+}
+
+let started = false;
+
+async function checkStaff() {
+  if (started) return;
   let me = null;
   try {
     me = getSession() ? await api("/auth/me") : null;
   } catch (err) {
-    if (!(err instanceof ApiError) || err.status !== 401) {
-      $("page-state").replaceChildren(errorBox(err));
-      return;
-    }
+    if (!(err instanceof ApiError) || (err.status !== 401 && err.status !== 403)) throw err;
+    $("login-error").textContent = err.status === 403 ? err.message : "";
   }
   if (!isStaff(me)) {
     $("staff-login").hidden = false;
     if (me) $("login-error").textContent = t("monitoring.not_staff");
     return;
   }
+  started = true;
   await start();
 }
 
-main().catch((err) => {
+function showError(err) {
   console.error(err);
   $("page-state").replaceChildren(errorBox(err));
-});
+}
+
+main().catch(showError);

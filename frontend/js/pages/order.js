@@ -19,6 +19,7 @@ import {
   shortHash,
 } from "../format.js";
 import { t } from "../i18n.js";
+import { orderCamera } from "../order/camera.js";
 import { boot, ctx, requireSession } from "../shell.js";
 import { TxBox, el, errorBox, explorerLink, loadingState } from "../ui.js";
 import { getProvider, getSigner, onWalletChange, signedIn, wallet } from "../wallet.js";
@@ -44,6 +45,7 @@ const state = {
   chainClock: null, // {timestamp, readAt}: the latest block's time, for the seller's dispute grace
 };
 let txBox;
+const camera = orderCamera(orderId, { section: $("camera-card"), onChange: () => state.order && renderActions({ force: true }) });
 
 // ------------------------------------------------------------------ data
 
@@ -139,6 +141,7 @@ function render() {
     state.lastStatus = order.status;
     state.panel = null;
   }
+  camera.update(order, role());
   renderSummary();
   renderDeadline();
   renderActions();
@@ -252,6 +255,7 @@ function renderActions({ force = false } = {}) {
   }
   if (["RELEASED", "CANCELLED", "RESOLVED"].includes(order.status)) note = t(`order.ended_${order.status}`);
   if (order.status === "DISPUTED") note = t("order.disputed_note");
+  if (camera.blocksActions() && buttons.length) [buttons.length, note] = [0, t("camera.required")];
   $("actions-note").textContent = note;
   $("actions").replaceChildren(...buttons);
   const canRelay = relayer && (you === "buyer" || you === "seller") && ["OPEN", "PAID"].includes(order.status);
@@ -371,6 +375,8 @@ async function relay(action, extra) {
 }
 
 async function evidenceHash() {
+  const withCamera = await camera.disputeEvidence(); // keccak256(chat head ++ camera digest)
+  if (withCamera) return withCamera;
   // The chat transcript's head commits to every message so far: the arbitrator can check it.
   try {
     const head = await api(`/orders/${orderId}/chat/head`);
