@@ -81,6 +81,7 @@ bench: setup setup-bench
 	python -m bench.indexer
 	python -m bench.api
 	python -m bench.kyc
+	python -m bench.monitoring
 
 clean:
 	rm -rf .build .cache run
