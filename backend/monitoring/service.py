@@ -256,7 +256,10 @@ def recent_incidents(session: Session, *, limit: int) -> list[ChainIncident]:
 
 
 def remember_event(session: Session, event) -> None:
-    """Events of the window being indexed, which the table does not hold yet."""
+    """Events of the window being indexed, which the table does not hold yet (a replay's
+    events are stored rows, with an id: the table answers for them)."""
+    if getattr(event, "id", None) is not None:
+        return
     seen = session.info.setdefault("monitoring_events", {})
     seen[(event.tx_hash, event.log_index)] = event
 

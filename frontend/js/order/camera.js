@@ -133,6 +133,7 @@ export function orderCamera(orderId, { section, onChange = () => {} }) {
     if (!section) return;
     const policy = cam.policy?.policy;
     const lines = [];
+    if (cam.status === "idle") lines.push(el("div", { class: "small muted" }, t("camera.sign_in")));
     if (cam.status === "asking") lines.push(el("div", { class: "small" }, t("camera.asking")));
     if (cam.status === "on") {
       lines.push(el("div", { class: "small", "data-testid": "camera-on" }, t("camera.on", { seconds: cam.policy?.interval_seconds ?? 3 })));
@@ -151,13 +152,17 @@ export function orderCamera(orderId, { section, onChange = () => {} }) {
       ...lines,
     );
     section.dataset.camera = cam.status;
-    section.classList.toggle("hidden", cam.status === "idle" && !cam.started);
+    section.classList.toggle("hidden", !cam.trader);
   }
 
   return {
     /** Follow the order: start while it is open and the signed-in wallet trades in it. */
     update(order, role) {
-      cam.trader = role === "buyer" || role === "seller";
+      const trader = role === "buyer" || role === "seller";
+      if (trader !== cam.trader) {
+        cam.trader = trader;
+        render();
+      }
       if (!order || !cam.trader || !getSession()) return;
       if (ENDED.has(order.status)) {
         if (cam.started && cam.status !== "ended") stop("ended");
