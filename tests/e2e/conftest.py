@@ -215,13 +215,21 @@ def backend(manifest, chain, token, tmp_path):
 
 
 @pytest.fixture(scope="session")
-def browser():
+def playwright_driver():
+    """The suite's one Playwright: a second `sync_playwright()` in the same process fails
+    ("Sync API inside the asyncio loop"), so modules that need a Chromium with other flags
+    (a fake camera) launch it from this one."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: run `make setup-browser` (apt-get install chromium)")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+        yield playwright
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_driver):
+    browser = playwright_driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
 
 
 @dataclass

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image, ImageOps
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, ROOT
 from tests.faces import FACES, MOVING_FRAMES
@@ -42,7 +42,7 @@ def y4m_from_photos(path: Path, names: list[str]) -> Path:
 
 
 @pytest.fixture(scope="module")
-def browser(tmp_path_factory):
+def browser(playwright_driver, tmp_path_factory):
     """Chromium with a fake camera playing the photos (overrides the suite's plain browser)."""
     video = y4m_from_photos(tmp_path_factory.mktemp("camera") / "face.y4m", MOVING_FRAMES)
     args = [
@@ -51,10 +51,9 @@ def browser(tmp_path_factory):
         "--use-fake-ui-for-media-stream",
         f"--use-file-for-fake-video-capture={video}",
     ]
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
-        yield browser
-        browser.close()
+    browser = playwright_driver.chromium.launch(executable_path=CHROMIUM, args=args)
+    yield browser
+    browser.close()
 
 
 def grant_officer(backend_db: Path, address: str) -> None:

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from sqlmodel import Session, create_engine, select
 
 from backend.auth.models import User
@@ -34,7 +34,7 @@ def camera_settings(monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def browser(tmp_path_factory):
+def browser(playwright_driver, tmp_path_factory):
     """Chromium whose fake camera shows someone other than the verified trader."""
     video = y4m_from_photos(tmp_path_factory.mktemp("camera") / "other.y4m", ["biden.jpg"])
     args = [
@@ -43,10 +43,9 @@ def browser(tmp_path_factory):
         "--use-fake-ui-for-media-stream",
         f"--use-file-for-fake-video-capture={video}",
     ]
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
-        yield browser
-        browser.close()
+    browser = playwright_driver.chromium.launch(executable_path=CHROMIUM, args=args)
+    yield browser
+    browser.close()
 
 
 def grant(backend_db: Path, address: str, role: str) -> None:
