@@ -24,13 +24,19 @@ from tests.faces import face
 EN = json.loads((ROOT / "frontend" / "i18n" / "en.json").read_text())
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def camera_settings(monkeypatch):
-    """Read by the backend process the `backend` fixture starts: frames every second, an
-    alert after three frames of someone else."""
+    """Read by the backend process: frames every second, an alert after three frames of
+    someone else."""
     monkeypatch.setenv("SENTINEL_MONITORING_CAMERA_INTERVAL_SECONDS", "1")
     monkeypatch.setenv("SENTINEL_MONITORING_CAMERA_MIN_INTERVAL_SECONDS", "0.5")
     monkeypatch.setenv("SENTINEL_MONITORING_FACE_BAD_FRAMES", "3")
+
+
+@pytest.fixture
+def backend(camera_settings, backend):
+    """The suite's backend, started with the camera settings above."""
+    return backend
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +125,7 @@ def test_monitoring__camera_mismatch_live_acknowledged_frozen_next_order_refused
     tp = t.page
     tp.goto(f"/order.html?id={order_id}")
     connect(tp)
-    expect(tp.get_by_test_id("camera-on")).to_be_visible(timeout=30_000)
+    expect(tp.get_by_test_id("camera-on")).to_contain_text("every 1 s", timeout=30_000)
     expect(tp.get_by_test_id("camera-policy")).to_have_attribute("data-policy", "optional")
     expect(tp.get_by_test_id("camera-verdict")).to_have_attribute("data-state", "mismatch", timeout=60_000)
 

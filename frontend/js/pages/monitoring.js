@@ -179,7 +179,7 @@ function renderAccount() {
     ? t(s.kyc.revoked ? "monitoring.kyc_revoked" : "monitoring.kyc_valid", { level: s.kyc.level, reason: s.kyc.revoke_reason || "" })
     : t("monitoring.kyc_none");
   const note = el("input", { placeholder: t("monitoring.freeze_note"), "data-testid": "freeze-note" });
-  box.replaceChildren(
+  const parts = [
     el("div", { class: "mono small" }, s.address),
     el("div", { class: "stack" }, force),
     s.frozen && s.frozen_by ? el("div", { class: "small" }, t("monitoring.frozen_by", { who: s.frozen_by, when: when(s.frozen_at), note: s.freeze_note || "" })) : null,
@@ -197,7 +197,8 @@ function renderAccount() {
     s.actions.length
       ? el("ul", { class: "small" }, s.actions.slice(0, 8).map((a) => el("li", {}, `${when(a.at)} · ${a.actor} · ${t(`monitoring.action.${a.action}`)}${a.note ? ` · ${a.note}` : ""}`)))
       : null,
-  );
+  ];
+  box.replaceChildren(...parts.filter(Boolean));
 }
 
 // ------------------------------------------------------------------ cameras
@@ -233,7 +234,7 @@ function renderCameras() {
 async function loadChain() {
   try {
     const c = await api("/monitoring/chain");
-    $("chain").replaceChildren(
+    const parts = [
       el("div", { class: "small", "data-testid": "chain-head" }, t("monitoring.chain_head", { head: c.head ?? "—", indexed: c.indexed, lag: c.lag_blocks ?? "—" })),
       c.refused_blocks ? el("div", { class: "small cam-mismatch" }, t("monitoring.refused_blocks", { count: c.refused_blocks })) : null,
       c.indexer_error ? el("div", { class: "small cam-mismatch" }, c.indexer_error) : null,
@@ -241,7 +242,8 @@ async function loadChain() {
       el("table", { class: "mon-table" }, c.escrow_events.slice(0, 10).map((e) => el("tr", {}, el("td", {}, String(e.block_number)), el("td", {}, e.name), el("td", {}, e.order_id ? `#${e.order_id}` : e.ad_id ? `ad ${e.ad_id}` : ""), el("td", {}, el("a", { class: "mono", href: `explorer.html?q=${e.tx_hash}` }, `${e.tx_hash.slice(0, 10)}…`))))),
       el("h3", { class: "small" }, t("monitoring.incidents")),
       c.incidents.length ? el("ul", { class: "small" }, c.incidents.slice(0, 8).map((i) => el("li", {}, `${i.kind} · ${t("monitoring.block", { block: i.block_number })} · ${i.detail}`))) : el("div", { class: "small muted" }, t("monitoring.no_incidents")),
-    );
+    ];
+    $("chain").replaceChildren(...parts.filter(Boolean));
   } catch (err) {
     $("chain").replaceChildren(errorBox(err));
   }
@@ -292,11 +294,11 @@ function isStaff(user) {
 }
 
 async function start() {
-  $("staff-login").hidden = true;
-  $("center").hidden = false;
+  $("staff-login").classList.add("hidden");
+  $("center").classList.remove("hidden");
   [state.staff, state.rules] = await Promise.all([api("/monitoring/staff"), api("/monitoring/rules")]);
   const ruleSelect = $("alert-filters").elements.rule;
-  ruleSelect.replaceChildren(el("option", { value: "" }, t("monitoring.rule.all")), state.rules.map((r) => el("option", { value: r.rule }, ruleName(r.rule))));
+  ruleSelect.replaceChildren(el("option", { value: "" }, t("monitoring.rule.all")), ...state.rules.map((r) => el("option", { value: r.rule }, ruleName(r.rule))));
   await connect(); // subscribed before the list loads: nothing falls in between
   await loadAlerts();
   const cameras = await api("/monitoring/camera/sessions");
@@ -348,7 +350,7 @@ async function checkStaff() {
     $("login-error").textContent = err.status === 403 ? err.message : "";
   }
   if (!isStaff(me)) {
-    $("staff-login").hidden = false;
+    $("staff-login").classList.remove("hidden");
     if (me) $("login-error").textContent = t("monitoring.not_staff");
     return;
   }
