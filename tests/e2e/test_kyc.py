@@ -96,6 +96,7 @@ def test_kyc__apply_with_the_camera_officer_approves_then_trade(
     # Processing (the face workers start on first use), then the officer's queue.
     expect(status).to_have_attribute("data-status", "submitted", timeout=90_000)
     expect(ap.get_by_test_id("kyc-status-text")).to_have_text(EN["kyc.status_note.submitted"])
+    ap.screenshot(path=str(tmp_path / "kyc-submitted.png"), full_page=True)  # for a look when it fails
 
     # --- the officer: the queue, both photos, the figures; approve -> attest on chain
     grant_officer(tmp_path / "sentinel.db", admin.address)
@@ -118,6 +119,7 @@ def test_kyc__apply_with_the_camera_officer_approves_then_trade(
     op.get_by_test_id("kyc-approve").click()
     expect(op.get_by_test_id("kyc-decision-done")).to_be_visible(timeout=40_000)
     tx_hash = op.get_by_test_id("kyc-decision-tx").inner_text().strip()
+    op.screenshot(path=str(tmp_path / "kyc-officer-approved.png"), full_page=True)
     assert re.fullmatch(r"0x[0-9a-f]{64}", tx_hash)
     assert kyc_registry.is_verified(applicant, 1)
     assert escrow.provider.web3.eth.get_transaction_receipt(tx_hash)["status"] == 1
