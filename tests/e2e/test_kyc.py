@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image, ImageOps
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, ROOT
 from tests.faces import FACES, MOVING_FRAMES
@@ -42,8 +42,9 @@ def y4m_from_photos(path: Path, names: list[str]) -> Path:
 
 
 @pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    """Chromium with a fake camera playing the photos (overrides the suite's plain browser)."""
+def browser(browser, tmp_path_factory):
+    """Chromium with a fake camera playing the photos, in place of the suite's plain one
+    (launched from the same Playwright: a second sync Playwright cannot run beside it)."""
     video = y4m_from_photos(tmp_path_factory.mktemp("camera") / "face.y4m", MOVING_FRAMES)
     args = [
         *CHROMIUM_ARGS,
@@ -51,10 +52,9 @@ def browser(tmp_path_factory):
         "--use-fake-ui-for-media-stream",
         f"--use-file-for-fake-video-capture={video}",
     ]
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
-        yield browser
-        browser.close()
+    camera = browser.browser_type.launch(executable_path=CHROMIUM, args=args)
+    yield camera
+    camera.close()
 
 
 def grant_officer(backend_db: Path, address: str) -> None:
