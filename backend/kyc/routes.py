@@ -74,26 +74,25 @@ async def _process(
     hub: NotificationHub,
 ) -> None:
     """After the response: the face work in the pool, then the record, then the push."""
-    try:
-        result = await pool.run(faces.analyse_application, document, frames, service.face_params(settings))
-    except Exception as err:  # the workers failed, not the applicant: say so, never leave it hanging
-        log.exception("kyc face check failed for application %s", application_id)
-        reason = err.detail if isinstance(err, DomainError) else "the face check failed on our side: please send again"
 
-        def fail() -> KycApplication:
-            with Session(engine) as session:
-                return service.fail_processing(session, application_id=application_id, reason=reason)
-
-        _push(hub, await run_in_threadpool(fail))
-        return
-
-    def store() -> KycApplication:
+    def store(result: dict) -> KycApplication:
         with Session(engine) as session:
             return service.finish_processing(
                 session, application_id=application_id, result=result, frames=frames, settings=settings
             )
 
-    _push(hub, await run_in_threadpool(store))
+    def fail(reason: str) -> KycApplication:
+        with Session(engine) as session:
+            return service.fail_processing(session, application_id=application_id, reason=reason)
+
+    try:
+        result = await pool.run(faces.analyse_application, document, frames, service.face_params(settings))
+        application = await run_in_threadpool(store, result)
+    except Exception as err:  # our failure, not the applicant's: say so, never leave it "processing"
+        log.exception("kyc face check failed for application %s", application_id)
+        reason = err.detail if isinstance(err, DomainError) else "the face check failed on our side: please send again"
+        application = await run_in_threadpool(fail, reason)
+    _push(hub, application)
 
 
 # ------------------------------------------------------------------ applicant

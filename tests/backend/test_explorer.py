@@ -60,7 +60,7 @@ def test_search__address(client, sync, escrow, token, create_ad, open_order, sel
     assert result["kyc"]["level"] == 2 and result["kyc_verified"] is True
     assert result["authorized"] is False and result["node"] is None
     events = result["events"]
-    assert [e["name"] for e in events] == ["OrderOpened", "AdCreated"]  # newest first
+    assert [e["name"] for e in events] == ["OrderOpened", "AdCreated", "Attested"]  # newest first
     assert events[0]["args"]["order_id"] == order_id
 
     buyer_result = search(client, buyer.address).json()["results"][0]

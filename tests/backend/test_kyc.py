@@ -410,3 +410,11 @@ def test_record_hash_commits_to_the_record(submitted, db):
     assert service.record_hash(row) == row.record_hash
     row.selfie_sha256 = "0" * 64
     assert service.record_hash(row) != row.record_hash
+
+
+def test_face_work_runs_in_a_worker_process_not_the_event_loop(face_pool):
+    import os
+
+    import anyio
+
+    assert anyio.run(face_pool.run, os.getpid) != os.getpid()

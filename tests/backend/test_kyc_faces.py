@@ -220,3 +220,25 @@ def test_liveness__measure_separates_still_from_moving():
 def test_liveness__frames_of_different_people_refused():
     result = analyse(face("obama.jpg"), [face("obama2.jpg"), face("biden.jpg"), face("obama3.jpg")])
     assert result["outcome"] == "retake" and result["reason_code"] == "frames_differ"
+
+
+def test_liveness__blink_rule_on_landmarks():
+    """No shared photo has closed eyes, so the blink rule is checked on the landmarks of a
+    real face with the eyelids moved (points 1, 2 and 4, 5 of each eye towards its axis)."""
+    pixels = decode(face("obama.jpg"))
+    open_eyes = faces.canonical_landmarks(pixels, faces.one_face(pixels, "selfie", "selfie"))
+
+    def closed(marks, factor):
+        out = dict(marks)
+        for name in ("left_eye", "right_eye"):
+            eye = marks[name].copy()
+            axis_y = (eye[0, 1] + eye[3, 1]) / 2
+            eye[[1, 2, 4, 5], 1] = axis_y + (eye[[1, 2, 4, 5], 1] - axis_y) * factor
+            out[name] = eye
+        return out
+
+    rule = {"min_parallax": PARAMS.min_parallax, "blink_ratio": PARAMS.blink_ratio}
+    blink = faces.liveness([open_eyes, closed(open_eyes, 0.3), open_eyes], **rule)
+    assert blink["passed"] and blink["blink"] and not blink["head_movement"]
+    squint = faces.liveness([open_eyes, closed(open_eyes, 0.85), open_eyes], **rule)
+    assert not squint["passed"]

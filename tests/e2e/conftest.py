@@ -215,21 +215,38 @@ def backend(manifest, chain, token, tmp_path):
 
 
 @pytest.fixture(scope="session")
-def playwright_driver():
-    """The suite's one Playwright: a second `sync_playwright()` in the same process fails
-    ("Sync API inside the asyncio loop"), so modules that need a Chromium with other flags
-    (a fake camera) launch it from this one."""
+def browser():
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: run `make setup-browser` (apt-get install chromium)")
     with sync_playwright() as playwright:
-        yield playwright
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
 
 
 @pytest.fixture(scope="session")
-def browser(playwright_driver):
-    browser = playwright_driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-    yield browser
-    browser.close()
+def camera_browser(browser, tmp_path_factory):
+    """Chromium whose fake camera plays a video of the shared face photos (three poses of
+    one man, 0.8 s each, looped). Launched from the same Playwright as `browser`: a second
+    sync Playwright cannot run beside the first."""
+    from tests.faces import MOVING_FRAMES, y4m_from_photos
+
+    video = y4m_from_photos(tmp_path_factory.mktemp("camera") / "faces.y4m", MOVING_FRAMES)
+    args = [
+        *CHROMIUM_ARGS,
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}",
+    ]
+    camera = browser.browser_type.launch(executable_path=CHROMIUM, args=args)
+    yield camera
+    camera.close()
+
+
+@pytest.fixture
+def page_browser(browser):
+    """The browser `open_page` opens its contexts in; a module overrides it (KYC: `camera_browser`)."""
+    return browser
 
 
 @dataclass
@@ -316,7 +333,7 @@ class WalletPage:
 
 
 @pytest.fixture
-def open_page(browser, backend, manifest, chain):
+def open_page(page_browser, backend, manifest, chain):
     """open_page(account, mobile=False, wallet_chain=None) -> WalletPage: a browser context with
     that account's wallet. With `wallet_chain` (a chain id) the wallet starts on that network
     and does not know the deployment's chain yet."""
@@ -330,7 +347,7 @@ def open_page(browser, backend, manifest, chain):
             rpc_url=chain.provider.uri,
             chain_id=manifest["chain_id"],
         )
-        context = browser.new_context(
+        context = page_browser.new_context(
             viewport=MOBILE if mobile else DESKTOP,
             device_scale_factor=2 if mobile else 1,
             is_mobile=mobile,

@@ -10,50 +10,19 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image, ImageOps
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, ROOT
-from tests.faces import FACES, MOVING_FRAMES
+from tests.faces import FACES
 
+ROOT = Path(__file__).resolve().parents[2]
 EN = json.loads((ROOT / "frontend" / "i18n" / "en.json").read_text())
-WIDTH, HEIGHT, FPS = 640, 480, 10
-FRAMES_PER_POSE = 8  # 0.8 s per pose: the page's 5 frames, 0.7 s apart, see at least two
 
 
-def y4m_from_photos(path: Path, names: list[str]) -> Path:
-    """A looping Y4M (4:2:0) where each photo, letterboxed to 640 x 480, holds for 0.8 s."""
-    with open(path, "wb") as out:
-        out.write(f"YUV4MPEG2 W{WIDTH} H{HEIGHT} F{FPS}:1 Ip A1:1 C420jpeg\n".encode())
-        for name in names:
-            photo = ImageOps.exif_transpose(Image.open(FACES / name)).convert("RGB")
-            photo.thumbnail((WIDTH, HEIGHT))
-            frame = Image.new("RGB", (WIDTH, HEIGHT), (40, 40, 40))
-            frame.paste(photo, ((WIDTH - photo.width) // 2, (HEIGHT - photo.height) // 2))
-            y, cb, cr = frame.convert("YCbCr").split()
-            planes = [np.asarray(y)]
-            planes += [np.asarray(c.resize((WIDTH // 2, HEIGHT // 2), Image.Resampling.BILINEAR)) for c in (cb, cr)]
-            payload = b"".join(p.astype(np.uint8).tobytes() for p in planes)
-            for _ in range(FRAMES_PER_POSE):
-                out.write(b"FRAME\n" + payload)
-    return path
-
-
-@pytest.fixture(scope="module")
-def browser(playwright_driver, tmp_path_factory):
-    """Chromium with a fake camera playing the photos (overrides the suite's plain browser)."""
-    video = y4m_from_photos(tmp_path_factory.mktemp("camera") / "face.y4m", MOVING_FRAMES)
-    args = [
-        *CHROMIUM_ARGS,
-        "--use-fake-device-for-media-stream",
-        "--use-fake-ui-for-media-stream",
-        f"--use-file-for-fake-video-capture={video}",
-    ]
-    browser = playwright_driver.chromium.launch(executable_path=CHROMIUM, args=args)
-    yield browser
-    browser.close()
+@pytest.fixture
+def page_browser(camera_browser):
+    """Every page of this module has the fake camera playing the shared photos."""
+    return camera_browser
 
 
 def grant_officer(backend_db: Path, address: str) -> None:
@@ -95,6 +64,7 @@ def test_kyc__apply_with_the_camera_officer_approves_then_trade(
     # Processing (the face workers start on first use), then the officer's queue.
     expect(status).to_have_attribute("data-status", "submitted", timeout=90_000)
     expect(ap.get_by_test_id("kyc-status-text")).to_have_text(EN["kyc.status_note.submitted"])
+    ap.screenshot(path=str(tmp_path / "kyc-submitted.png"), full_page=True)  # for a look when it fails
 
     # --- the officer: the queue, both photos, the figures; approve -> attest on chain
     grant_officer(tmp_path / "sentinel.db", admin.address)
@@ -117,6 +87,7 @@ def test_kyc__apply_with_the_camera_officer_approves_then_trade(
     op.get_by_test_id("kyc-approve").click()
     expect(op.get_by_test_id("kyc-decision-done")).to_be_visible(timeout=40_000)
     tx_hash = op.get_by_test_id("kyc-decision-tx").inner_text().strip()
+    op.screenshot(path=str(tmp_path / "kyc-officer-approved.png"), full_page=True)
     assert re.fullmatch(r"0x[0-9a-f]{64}", tx_hash)
     assert kyc_registry.is_verified(applicant, 1)
     assert escrow.provider.web3.eth.get_transaction_receipt(tx_hash)["status"] == 1

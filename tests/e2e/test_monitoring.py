@@ -18,8 +18,7 @@ from backend.crypto import seal
 from backend.kyc import service as kyc
 from backend.kyc.models import KycApplication
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, ROOT
-from tests.e2e.test_kyc import y4m_from_photos
-from tests.faces import face
+from tests.faces import face, y4m_from_photos
 
 EN = json.loads((ROOT / "frontend" / "i18n" / "en.json").read_text())
 
@@ -40,8 +39,9 @@ def backend(camera_settings, backend):
 
 
 @pytest.fixture(scope="module")
-def browser(playwright_driver, tmp_path_factory):
-    """Chromium whose fake camera shows someone other than the verified trader."""
+def other_person_browser(browser, tmp_path_factory):
+    """Chromium whose fake camera shows someone other than the verified trader, launched
+    from the suite's one Playwright (see `camera_browser` in conftest)."""
     video = y4m_from_photos(tmp_path_factory.mktemp("camera") / "other.y4m", ["biden.jpg"])
     args = [
         *CHROMIUM_ARGS,
@@ -49,9 +49,14 @@ def browser(playwright_driver, tmp_path_factory):
         "--use-fake-ui-for-media-stream",
         f"--use-file-for-fake-video-capture={video}",
     ]
-    browser = playwright_driver.chromium.launch(executable_path=CHROMIUM, args=args)
-    yield browser
-    browser.close()
+    camera = browser.browser_type.launch(executable_path=CHROMIUM, args=args)
+    yield camera
+    camera.close()
+
+
+@pytest.fixture
+def page_browser(other_person_browser):
+    return other_person_browser
 
 
 def grant(backend_db: Path, address: str, role: str) -> None:
