@@ -450,6 +450,15 @@ def test_freeze__refuses_api_sign_in_chat_and_relay(client, db, monitor, login_a
     assert client.get("/api/auth/me", headers=buyer_headers).status_code == 200
     actions = [a["action"] for a in client.get(url, headers=monitor).json()["actions"]]
     assert actions == ["unfreeze", "freeze"]
+    # Both are in the shared, hash-chained audit log, and the chain still verifies.
+    from backend.kyc import service as kyc
+    from backend.kyc.models import KycAuditEntry
+
+    db.expire_all()
+    logged = db.exec(select(KycAuditEntry).order_by(KycAuditEntry.seq)).all()
+    assert [e.action for e in logged] == ["monitoring.freeze", "monitoring.unfreeze"]
+    assert buyer.address in logged[0].detail and "face mismatch on camera" in logged[0].detail
+    assert kyc.verify_audit(db)["ok"]
 
 
 def test_freeze__unknown_address_frozen_before_first_sign_in(client, db, monitor):

@@ -295,3 +295,22 @@ def test_camera__feed_shows_the_session_and_the_alert(client, trade, login_as, o
         assert by_type["camera"]["session"]["last_state"] == "several_faces"
         assert by_type["camera"]["session"]["order_id"] == order_id
         assert by_type["alert"]["alert"]["rule"] == "several_faces"
+
+
+def test_camera__policy_and_refused_camera_reported(client, trade, login_as, other, settings):
+    policy = client.get("/api/monitoring/camera/policy").json()
+    assert policy == {
+        "policy": "optional",
+        "interval_seconds": settings.monitoring_camera_interval_seconds,
+        "min_interval_seconds": 0.0,
+        "width": 320,
+        "height": 240,
+        "max_frame_bytes": settings.monitoring_camera_max_frame_bytes,
+    }
+    order_id, headers = trade
+    reported = client.post(f"/api/monitoring/camera/{order_id}/status", json={"camera": "refused"}, headers=headers)
+    assert reported.status_code == 200 and reported.json()["camera"] == "refused"
+    bad = client.post(f"/api/monitoring/camera/{order_id}/status", json={"camera": "maybe"}, headers=headers)
+    assert bad.status_code == 422
+    sessions = client.get("/api/monitoring/camera/sessions", headers=login_as(other, roles=("monitor",))).json()
+    assert [(s["order_id"], s["camera"], s["frames"]) for s in sessions] == [(order_id, "refused", 0)]
