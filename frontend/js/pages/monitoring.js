@@ -185,6 +185,7 @@ function renderAccount() {
     s.frozen && s.frozen_by ? el("div", { class: "small" }, t("monitoring.frozen_by", { who: s.frozen_by, when: when(s.frozen_at), note: s.freeze_note || "" })) : null,
     el("div", { class: "small" }, kyc),
     s.kyc_min_level !== null ? el("div", { class: "small muted" }, t(s.kyc_min_level ? "monitoring.kyc_switch_on" : "monitoring.kyc_switch_off", { level: s.kyc_min_level })) : null,
+    s.kyc && !s.kyc.revoked ? el("a", { class: "small", href: "kyc-officer.html", "data-testid": "kyc-revoke-link" }, t("monitoring.kyc_revoke_link")) : null,
     el("div", { class: "small muted" }, t("monitoring.open_alerts", { count: s.open_alerts })),
     el(
       "div",
