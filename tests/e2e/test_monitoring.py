@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from eth_utils import keccak
 from playwright.sync_api import expect
 from sqlmodel import Session, create_engine, select
 
@@ -165,3 +166,29 @@ def test_monitoring__camera_mismatch_live_acknowledged_frozen_next_order_refused
     card.get_by_test_id("open-order").click()
     expect(card.get_by_test_id("account-frozen")).to_have_text(EN["monitoring.frozen_notice"])
     assert t.wallet.requests.count("eth_sendTransaction") == sent_before  # refused before any transaction
+
+
+def test_monitoring__arbitrator_sees_the_camera_thumbnails_of_a_dispute(
+    open_page, connect, backend, tmp_path, create_ad, open_order, escrow, buyer, admin
+):
+    order_id = open_order(create_ad())
+    backend.wait_indexed()
+    verify_face(tmp_path / "sentinel.db", buyer.address, "obama.jpg")
+    t = open_page(buyer)
+    tp = t.page
+    tp.goto(f"/order.html?id={order_id}")
+    connect(tp)
+    expect(tp.get_by_test_id("camera-verdict")).to_have_attribute("data-state", "mismatch", timeout=60_000)
+    escrow.mark_paid(order_id, keccak(text="ref"), sender=buyer)
+    escrow.open_dispute(order_id, b"\x03" * 32, sender=buyer)
+    backend.wait_indexed()
+
+    a = open_page(admin)  # holds the escrow's arbitrator role
+    ap = a.page
+    ap.goto(f"/order.html?id={order_id}")
+    connect(ap)
+    expect(ap.get_by_test_id("order-status")).to_have_attribute("data-status", "DISPUTED")
+    evidence = ap.get_by_test_id("camera-evidence")
+    expect(evidence.locator("img").first).to_be_visible(timeout=20_000)
+    assert evidence.locator("img").first.evaluate("img => img.naturalWidth") > 0
+    expect(evidence).to_contain_text(EN["monitoring.verdict.mismatch"])

@@ -27,6 +27,8 @@ export function orderCamera(orderId, { section, onChange = () => {} }) {
     started: false,
     sending: false,
     trader: false,
+    evidenceFrames: null, // the arbitrator's view of a disputed order's frames
+    evidenceAsked: false,
   };
 
   const policyReady = api("/monitoring/camera/policy", { auth: false })
@@ -147,12 +149,29 @@ export function orderCamera(orderId, { section, onChange = () => {} }) {
     if (cam.status === "ended") lines.push(el("div", { class: "small muted" }, t("camera.ended")));
     if (policy && cam.status !== "ended") lines.push(el("div", { class: "hint", "data-testid": "camera-policy", "data-policy": policy }, t(policy === "required" ? "camera.required" : "camera.optional")));
     if (cam.status === "refused") lines.push(el("button", { class: "btn btn-small", type: "button", onclick: () => { cam.started = false; start(); } }, t("camera.start")));
+    if (cam.evidenceFrames) {
+      lines.push(
+        el("div", { class: "small muted" }, t("camera.evidence", { count: cam.evidenceFrames.length })),
+        el(
+          "div",
+          { class: "row", "data-testid": "camera-evidence" },
+          cam.evidenceFrames.map((f) =>
+            el(
+              "figure",
+              { class: "small", style: "margin:0" },
+              f.thumbnail_url ? el("img", { src: f.thumbnail_url, alt: f.sha256, width: "96", height: "72" }) : el("div", { class: "muted" }, t("camera.erased")),
+              el("figcaption", {}, `${t(`monitoring.verdict.${f.state}`)}${f.distance !== null ? ` (${f.distance.toFixed(2)})` : ""}`),
+            ),
+          ),
+        ),
+      );
+    }
     section.replaceChildren(
       el("div", { class: "spread" }, el("h2", {}, t("camera.title")), cam.video && cam.status === "on" ? cam.video : null),
       ...lines,
     );
     section.dataset.camera = cam.status;
-    section.classList.toggle("hidden", !cam.trader);
+    section.classList.toggle("hidden", !cam.trader && !cam.evidenceFrames);
   }
 
   return {
@@ -162,6 +181,16 @@ export function orderCamera(orderId, { section, onChange = () => {} }) {
       if (trader !== cam.trader) {
         cam.trader = trader;
         render();
+      }
+      if (order && !cam.trader && getSession() && ["DISPUTED", "RESOLVED"].includes(order.status) && !cam.evidenceAsked) {
+        // The arbitrator of a dispute (or staff) sees the traders' camera thumbnails.
+        cam.evidenceAsked = true;
+        api(`/monitoring/camera/${orderId}/frames`)
+          .then((frames) => {
+            cam.evidenceFrames = frames;
+            render();
+          })
+          .catch(() => {}); // not the arbitrator: nothing to show
       }
       if (!order || !cam.trader || !getSession()) return;
       if (ENDED.has(order.status)) {
