@@ -19,6 +19,10 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip 'setuptools<81' wheel
 	$(PY) -m pip install -q -c constraints.txt -e '.[test]'
+	# face_recognition without its dlib requirement (dlib-bin, a prebuilt wheel, provides
+	# the module): `pip install face-recognition` would compile dlib for 15+ minutes.
+	$(PY) -m pip install -q --no-deps -c constraints.txt face-recognition==1.3.0
+	$(PY) -c 'import face_recognition'
 	@touch $@
 
 setup-node: node_modules/.installed frontend/vendor/ethers.min.js
@@ -96,6 +100,8 @@ bench: setup setup-bench setup-db
 	python -m bench.api
 	python -m bench.nodes
 	python -m bench.ledger
+	python -m bench.kyc
+	python -m bench.monitoring
 
 clean:
 	rm -rf .build .cache run

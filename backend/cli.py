@@ -109,6 +109,19 @@ def revoke_role(ident: str, role: str) -> None:
     click.echo(f"revoked {role}: {_describe(user)}")
 
 
+@cli.command("kyc-retention")
+@click.option("--days", type=click.IntRange(min=0), default=None, help="Retention in days (default: settings).")
+def kyc_retention(days: int | None) -> None:
+    """Erase the personal data of rejected and withdrawn KYC applications past retention.
+
+    Run it daily (cron or a systemd timer); the audit log records each erasure."""
+    from backend.kyc import service as kyc_service
+
+    days = _settings().kyc_retention_days if days is None else days
+    erased = _run(lambda session: kyc_service.erase_expired(session, retention_days=days))
+    click.echo(f"erased {len(erased)} KYC application(s) older than {days} days" + (f": {erased}" if erased else ""))
+
+
 @cli.command()
 @click.option("--poll", type=float, default=None, help="Seconds between polls when caught up (default: settings).")
 def index(poll: float | None) -> None:

@@ -2,6 +2,7 @@
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -18,6 +19,12 @@ ANVIL_AUTHORITY_KEYS = (
     "0x4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356",
     "0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97",
 )
+# Anvil's well-known account 0: the deployer, to whom `ape run deploy` grants KycRegistry's
+# officer role on a local chain. Only a default there; set SENTINEL_KYC_OFFICER_PRIVATE_KEY elsewhere.
+ANVIL_DEPLOYER_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+# A published key for the local KYC keyring: fine for demo data, refused on any other chain.
+LOCAL_KYC_KEY_ID = "local-1"
+LOCAL_KYC_KEY = "c2VudGluZWwtbG9jYWwta3ljLWtleS1ub3Qtc2VjcmU="
 # Chain ids of local development chains (Anvil's default and the one `make run` uses).
 LOCAL_CHAIN_IDS = frozenset({1337, 31337})
 
@@ -96,6 +103,59 @@ class Settings(BaseSettings):
     push_poll_seconds: float = 0.2
     # Origins whose pages may open the WebSockets, besides public_origin and http(s)://<siwe_domains>.
     allowed_origins: list[str] = []
+    # ---- kyc: face matching, liveness, officer desk, personal data at rest
+    # Face distance (dlib 128-d embeddings): at most `accept` is a match; above `reject` a
+    # mismatch; between, an officer decides. The library's own tolerance is 0.6.
+    kyc_accept_distance: float = 0.50
+    kyc_reject_distance: float = 0.60
+    # Liveness: the nose tip's shift in the face's own affine frame (eyes, mouth), in
+    # inter-ocular units, that counts as head movement; the eye-openness ratio that is a blink.
+    kyc_liveness_min_parallax: float = 0.05
+    kyc_liveness_blink_ratio: float = 0.65
+    kyc_min_frames: int = 3
+    kyc_max_frames: int = 8
+    kyc_max_image_bytes: int = 10 * 1024 * 1024
+    kyc_max_image_pixels: int = 40_000_000  # checked from the header, before decoding
+    kyc_detect_size: int = 640  # images are downscaled to this many pixels on the long side
+    kyc_workers: int = 1  # processes doing face work (dlib uses one core each)
+    # The KYC upload (a document and up to kyc_max_frames selfies) may exceed max_body_bytes.
+    kyc_max_upload_bytes: int = 100 * 1024 * 1024
+    # AES-GCM keyring for personal data: {key id: base64 32-byte key}; new rows use the current id.
+    kyc_keys: dict[str, SecretStr] = {LOCAL_KYC_KEY_ID: SecretStr(LOCAL_KYC_KEY)}
+    kyc_current_key_id: str = LOCAL_KYC_KEY_ID
+    # The desk's officer key that sends KycRegistry.attest / revoke.
+    kyc_officer_private_key: SecretStr = SecretStr(ANVIL_DEPLOYER_KEY)
+    kyc_default_validity_days: int = 365
+    # Rejected or withdrawn applications lose their personal data after this many days.
+    kyc_retention_days: int = 90
+
+    # monitoring: rules and their thresholds, the center's live feed
+    # Rule names to switch off, e.g. ["large_order"] (see GET /api/monitoring/rules).
+    monitoring_disabled_rules: list[str] = []
+    # In the token's base units (the local stablecoin has 6 decimals: 5,000 tokens).
+    monitoring_large_order_amount: int = 5_000 * 10**6
+    monitoring_burst_orders: int = 3
+    monitoring_burst_window_seconds: int = 600
+    monitoring_cancel_count: int = 3
+    monitoring_cancel_window_seconds: int = 3600
+    monitoring_failed_sign_ins: int = 5
+    monitoring_failed_sign_in_window_seconds: int = 300
+    monitoring_node_silence_seconds: int = 120
+    # Camera: this many frames in a row of someone else (or of no face) raise an alert.
+    monitoring_face_bad_frames: int = 3
+    # Refused blocks and silent nodes are looked for this often (with the indexer running).
+    monitoring_sweep_seconds: float = 2.0
+    monitoring_feed_poll_seconds: float = 0.2
+    # camera monitoring: "required" keeps the order page's actions closed without the camera
+    monitoring_camera_policy: Literal["required", "optional"] = "optional"
+    monitoring_camera_interval_seconds: float = 3.0  # the order page sends a frame this often
+    monitoring_camera_min_interval_seconds: float = 1.0  # per user: faster frames are refused (429)
+    monitoring_camera_max_frame_bytes: int = 200_000
+    monitoring_camera_max_pixels: int = 640 * 480
+    monitoring_camera_detect_size: int = 320
+    monitoring_camera_upsample: int = 1
+    # Frame thumbnails are erased after this (kept while the order is in dispute); hashes stay.
+    monitoring_camera_retention_days: float = 30.0
 
 
 def check_keys_for_chain(settings: Settings, chain_id: int) -> None:
@@ -117,6 +177,23 @@ def check_keys_for_chain(settings: Settings, chain_id: int) -> None:
             f"refusing to start on chain {chain_id} with Anvil's well-known authority keys: "
             "set SENTINEL_AUTHORITY_KEYS to this authority's own key(s), or []"
         )
+    if chain_id not in LOCAL_CHAIN_IDS and settings.kyc_officer_private_key.get_secret_value() == ANVIL_DEPLOYER_KEY:
+        raise RuntimeError(
+            f"refusing to start on chain {chain_id} with Anvil's well-known deployer key as the KYC officer: "
+            "set SENTINEL_KYC_OFFICER_PRIVATE_KEY"
+        )
+    if chain_id not in LOCAL_CHAIN_IDS and any(
+        key.get_secret_value() == LOCAL_KYC_KEY for key in settings.kyc_keys.values()
+    ):
+        raise RuntimeError(
+            f"refusing to start on chain {chain_id} with the published local KYC key: "
+            "set SENTINEL_KYC_KEYS to your own keyring"
+        )
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
 
 
 def with_manifest_modes(settings: Settings, manifest: dict) -> Settings:
@@ -124,8 +201,3 @@ def with_manifest_modes(settings: Settings, manifest: dict) -> Settings:
     if "producer_check" in settings.model_fields_set or "producer_check" not in manifest:
         return settings
     return settings.model_copy(update={"producer_check": bool(manifest["producer_check"])})
-
-
-@lru_cache
-def get_settings() -> Settings:
-    return Settings()

@@ -7,6 +7,10 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
+def _detail(max_bytes: int) -> str:
+    return f"request body too large: at most {max_bytes} bytes"
+
+
 class BodySizeLimit:
     """Refuses request bodies over `max_bytes` with 413, declared or streamed.
 
@@ -16,20 +20,23 @@ class BodySizeLimit:
     other exception there becomes its 400 "error parsing the body"), and the app's
     exception handling answers it. An app part that does not handle it (a mount) leaves it
     to this middleware, which answers 413 itself if no response has started.
+
+    `overrides` maps an exact path to its own bound (uploads that need more).
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int):
+    def __init__(self, app: ASGIApp, max_bytes: int, overrides: dict[str, int] | None = None):
         self.app = app
         self.max_bytes = max_bytes
-        self.detail = f"request body too large: at most {max_bytes} bytes"
+        self.overrides = overrides or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        max_bytes = self.overrides.get(scope.get("path", ""), self.max_bytes)
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            return await self._too_large(send)
+        if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+            return await self._too_large(send, max_bytes)
         received = 0
         started = False
 
@@ -38,8 +45,8 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise BodyTooLarge(self.detail)
+                if received > max_bytes:
+                    raise BodyTooLarge(_detail(max_bytes))
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -52,10 +59,10 @@ class BodySizeLimit:
         except BodyTooLarge:
             if started:
                 raise
-            await self._too_large(send)
+            await self._too_large(send, max_bytes)
 
-    async def _too_large(self, send: Send) -> None:
-        body = json.dumps({"detail": self.detail}).encode()
+    async def _too_large(self, send: Send, max_bytes: int) -> None:
+        body = json.dumps({"detail": _detail(max_bytes)}).encode()
         await send(
             {
                 "type": "http.response.start",

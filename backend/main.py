@@ -18,9 +18,11 @@ from backend.config import Settings, check_keys_for_chain, get_settings, with_ma
 from backend.db import make_engine
 from backend.errors import DomainError
 from backend.http import BodySizeLimit, keep_query_strings_out_of_logs
+from backend.kyc.pool import FacePool
 from backend.ledger.sweeper import ExpirySweeper
 from backend.market.cache import PageCache
 from backend.migrate import migrate
+from backend.monitoring.center import MonitoringCenter
 from backend.negotiation.push import chat_feed
 from backend.negotiation.rooms import rooms_of
 from backend.notifications.hub import NotificationHub
@@ -64,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         follower.start()
         app.state.ads_cache = PageCache(engine=app.state.engine)
+        app.state.face_pool = FacePool(settings.kyc_workers)
         app.state.indexer = Indexer(
             engine=app.state.engine,
             w3=w3,
@@ -75,6 +78,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             on_commit=lambda _events: follower.wake(),
             on_change=app.state.ads_cache.invalidate,
         )
+        app.state.monitoring = MonitoringCenter(engine=app.state.engine, settings=settings)
+        await app.state.monitoring.start(sweep=settings.indexer_enabled)
         if settings.indexer_enabled:
             app.state.indexer.start(settings.indexer_poll_seconds)
         sweeper = ExpirySweeper(app.state.engine, settings.ledger_expiry_poll_seconds)
@@ -85,6 +90,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             sweeper.stop()
             app.state.indexer.stop()
             follower.stop()
+            await app.state.monitoring.stop()
+            app.state.face_pool.shutdown()
             app.state.engine.dispose()
 
     app = FastAPI(
@@ -94,7 +101,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # KYC uploads carry several photos: their route has its own, larger bound.
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        overrides={"/api/kyc/applications": settings.kyc_max_upload_bytes},
+    )
 
     @app.exception_handler(DomainError)
     async def domain_error(_request: Request, exc: DomainError):

@@ -3,8 +3,10 @@
 from backend.auth.routes import router as auth_router
 from backend.chain.routes import router as chain_router
 from backend.explorer.routes import router as explorer_router
+from backend.kyc.routes import router as kyc_router
 from backend.ledger.routes import router as ledger_router
 from backend.market.routes import router as market_router
+from backend.monitoring.routes import router as monitoring_router
 from backend.negotiation.routes import router as negotiation_router
 from backend.nodes.routes import router as nodes_router
 from backend.notifications.routes import router as notifications_router
@@ -22,4 +24,6 @@ ROUTERS = [
     nodes_router,
     ledger_router,
     payments_router,
+    monitoring_router,
+    kyc_router,
 ]

@@ -203,6 +203,8 @@ def deploy_stack(
     escrow.grantRole(PAUSER_ROLE, account, sender=account)
 
     if local:
+        # The KYC switch on: both parties of new ads and orders need a level-1 attestation.
+        escrow.set_kyc_min_level(1, sender=account)
         stable = account.deploy(project.TestStablecoin, "Test USD", "TUSD")
         tokens = (stable.address, *tokens)
         relayer = relayer or accounts.test_accounts[9].address

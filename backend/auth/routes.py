@@ -15,6 +15,7 @@ from backend.chain.deps import ChainDep
 from backend.config import Settings
 from backend.db import SessionDep
 from backend.deps import SettingsDep
+from backend.monitoring.service import siwe_address, watch_sign_in
 from backend.validation import Address
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -95,6 +96,10 @@ def _start_session(settings: Settings, response: Response, session, user: User, 
     return SessionResponse(token=token, expires_at=service.aware(record.expires_at), user=UserPublic.of(user))
 
 
+def _ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
 _ERRORS = {
     400: {"description": "Malformed or mismatched sign-in message"},
     401: {"description": "Not signed in, or the credentials were refused"},
@@ -122,17 +127,19 @@ def get_nonce(session: SessionDep, settings: SettingsDep, chain: ChainDep) -> No
     responses={**_ERRORS, 403: {"description": "Account frozen"}},
 )
 def sign_in_siwe(
-    body: SiweRequest, response: Response, session: SessionDep, settings: SettingsDep, chain: ChainDep
+    body: SiweRequest, request: Request, response: Response, session: SessionDep, settings: SettingsDep, chain: ChainDep
 ) -> SessionResponse:
-    user = service.sign_in_with_ethereum(
-        session,
-        message=body.message,
-        signature=body.signature,
-        domains=settings.siwe_domains,
-        public_origin=settings.public_origin,
-        chain_id=chain.deployment.chain_id,
-        nonce_ttl_seconds=settings.siwe_nonce_ttl_seconds,
-    )
+    ident = siwe_address(body.message)
+    with watch_sign_in(session, settings=settings, method="siwe", ident=ident, ip=_ip(request)):
+        user = service.sign_in_with_ethereum(
+            session,
+            message=body.message,
+            signature=body.signature,
+            domains=settings.siwe_domains,
+            public_origin=settings.public_origin,
+            chain_id=chain.deployment.chain_id,
+            nonce_ttl_seconds=settings.siwe_nonce_ttl_seconds,
+        )
     return _start_session(settings, response, session, user, "siwe")
 
 
@@ -146,14 +153,17 @@ def sign_in_siwe(
         423: {"description": "Locked after too many failures; the message says until when"},
     },
 )
-def login(body: PasswordLogin, response: Response, session: SessionDep, settings: SettingsDep) -> SessionResponse:
-    user = service.password_login(
-        session,
-        username=body.username,
-        password=body.password,
-        max_failures=settings.login_max_failures,
-        lockout_seconds=settings.login_lockout_seconds,
-    )
+def login(
+    body: PasswordLogin, request: Request, response: Response, session: SessionDep, settings: SettingsDep
+) -> SessionResponse:
+    with watch_sign_in(session, settings=settings, method="password", ident=body.username, ip=_ip(request)):
+        user = service.password_login(
+            session,
+            username=body.username,
+            password=body.password,
+            max_failures=settings.login_max_failures,
+            lockout_seconds=settings.login_lockout_seconds,
+        )
     return _start_session(settings, response, session, user, "password")
 
 

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from backend.chain.deps import ChainDep
 from backend.db import SessionDep
 from backend.deps import SettingsDep
+from backend.monitoring.service import refuse_frozen_relay
 from backend.relay import service
 from backend.relay.schemas import RelayPrepared, RelayPrepareRequest, RelayResult, RelaySubmitRequest
 
@@ -32,10 +33,12 @@ def prepare(body: RelayPrepareRequest, chain: ChainDep) -> RelayPrepared:
     summary="Relay a signed action: checked for free first, then sent by an admitted node",
     responses={
         400: {"description": "wrong signer, expired deadline, bad nonce or signature"},
+        403: {"description": "the signer's account is frozen by the desk"},
         404: {"description": "no such order on chain"},
         409: {"description": "nonce already used, or the order's state forbids the action"},
         503: {"description": "no admitted node is live (or the relayer cannot send), or the chain node is unreachable"},
     },
 )
 def submit(body: RelaySubmitRequest, chain: ChainDep, session: SessionDep, settings: SettingsDep) -> RelayResult:
+    refuse_frozen_relay(session, chain=chain, action=body.action, order_id=body.order_id)
     return service.submit(chain=chain, session=session, settings=settings, request=body)

@@ -27,6 +27,8 @@ const NAV = [
   { page: "account", href: "account.html", key: "nav.account" },
   { page: "explorer", href: "explorer.html", key: "nav.explorer" },
   { page: "nodes", href: "nodes.html", key: "nav.nodes" },
+  { page: "kyc", href: "kyc.html", key: "nav.kyc" },
+  { page: "monitoring", href: "monitoring.html", key: "nav.monitoring", roles: ["monitor", "admin"] },
 ];
 
 export const ctx = {
@@ -188,7 +190,7 @@ function renderHeader(page) {
     el(
       "nav",
       { class: "nav", "data-i18n-aria": "nav.label" },
-      NAV.map((item) =>
+      NAV.filter((item) => !item.roles || item.roles.some((r) => getSession()?.user?.roles?.includes(r))).map((item) =>
         el("a", { href: item.href, "data-i18n": item.key, "data-testid": `nav-${item.page}`, "aria-current": item.page === page ? "page" : null }),
       ),
     ),

@@ -56,10 +56,11 @@ def test_search__address(client, sync, escrow, token, create_ad, open_order, sel
     [balance] = result["token_balances"]
     assert balance["token"] == token.address and balance["symbol"] == "TUSD"
     assert balance["balance"] == str(token.balanceOf(seller))
-    assert result["kyc"] is None and result["kyc_verified"] is False
+    # The fixtures attest the trading roles (the escrow's KYC switch is on).
+    assert result["kyc"]["level"] == 2 and result["kyc_verified"] is True
     assert result["authorized"] is False and result["node"] is None
     events = result["events"]
-    assert [e["name"] for e in events] == ["OrderOpened", "AdCreated"]  # newest first
+    assert [e["name"] for e in events] == ["OrderOpened", "AdCreated", "Attested"]  # newest first
     assert events[0]["args"]["order_id"] == order_id
 
     buyer_result = search(client, buyer.address).json()["results"][0]
@@ -77,10 +78,10 @@ def test_search__contract_and_node_addresses(client, sync, escrow, relayer, admi
     assert authority["is_authority"] is True and authority["authorized"] is True
 
 
-def test_search__kyc_attestation(client, sync, chain, kyc_registry, admin, buyer):
-    kyc_registry.attest(buyer, 2, chain.blocks.head.timestamp + 86_400, b"\x01" * 32, sender=admin)
+def test_search__kyc_attestation(client, sync, chain, kyc_registry, admin, other):
+    kyc_registry.attest(other, 2, chain.blocks.head.timestamp + 86_400, b"\x01" * 32, sender=admin)
     sync()
-    result = search(client, buyer.address).json()["results"][0]
+    result = search(client, other.address).json()["results"][0]
     assert result["kyc"]["level"] == 2 and result["kyc"]["revoked"] is False
     assert result["kyc_verified"] is True
 

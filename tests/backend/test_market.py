@@ -65,7 +65,9 @@ def test_ads__cached_page_follows_an_indexer_in_another_process(client, create_a
 
 
 @pytest.fixture
-def three_ads(create_ad, other, token, escrow, sync):
+def three_ads(create_ad, other, token, escrow, sync, kyc_registry, admin, chain):
+    # The escrow's KYC switch is on: `other` sells here, so it needs an attestation.
+    kyc_registry.attest(other, 1, chain.pending_timestamp + 86_400, b"\x07" * 32, sender=admin)
     token.faucet(5_000 * UNIT, sender=other)
     token.approve(escrow, 2**256 - 1, sender=other)
     cheap = create_ad(price=700, payment_methods=0b001)

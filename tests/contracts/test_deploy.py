@@ -54,6 +54,8 @@ def test_deploy__wires_everything_and_writes_the_manifest(deploy, project, chain
     assert escrow.kyc_registry() == kyc.address and escrow.node_registry() == nodes.address
     assert escrow.hasRole(keccak(text="ARBITRATOR_ROLE"), accounts[0])
     assert escrow.token_allowed(token) and manifest["tokens"][0]["decimals"] == 6
+    # Locally the KYC switch is on (level 1) and the desk's officer key (the deployer) may attest.
+    assert escrow.kyc_min_level() == 1 and kyc.hasRole(keccak(text="OFFICER_ROLE"), accounts[0])
     assert nodes.is_authority(accounts[0]) and nodes.is_authorized(accounts[9])
     # Three local authorities (accounts 0, 7, 8), all of whom admitted the local relayer.
     assert [nodes.is_authority(accounts[i]) for i in (0, 7, 8)] == [True] * 3 and nodes.quorum() == 3

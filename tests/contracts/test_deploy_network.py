@@ -7,6 +7,7 @@ against the manifest.
 The tests of this module run in order and share the chain: each step starts from what
 the one before left, as a deployer's session would."""
 
+import base64
 import json
 import os
 import secrets
@@ -310,7 +311,12 @@ def backend(net, tmp_path):
         rpc_url=net.url,
         manifest_path=net.manifest_dir / f"{CHAIN_ID}.json",
         database_url=f"sqlite:///{tmp_path / 'backend.db'}",
-        relayer_private_key=Account.create().key.hex(),  # Anvil's is refused off a local chain
+        # Anvil's well-known keys and the published local KYC key are refused off a local chain.
+        relayer_private_key=Account.create().key.hex(),
+        authority_keys=[],
+        kyc_officer_private_key=Account.create().key.hex(),
+        kyc_keys={"k1": base64.b64encode(os.urandom(32)).decode()},
+        kyc_current_key_id="k1",
         indexer_poll_seconds=0.2,
         siwe_domains=["testserver"],
         public_origin="http://testserver",

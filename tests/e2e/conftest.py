@@ -226,6 +226,31 @@ def browser():
         browser.close()
 
 
+@pytest.fixture(scope="session")
+def camera_browser(browser, tmp_path_factory):
+    """Chromium whose fake camera plays a video of the shared face photos (three poses of
+    one man, 0.8 s each, looped). Launched from the same Playwright as `browser`: a second
+    sync Playwright cannot run beside the first."""
+    from tests.faces import MOVING_FRAMES, y4m_from_photos
+
+    video = y4m_from_photos(tmp_path_factory.mktemp("camera") / "faces.y4m", MOVING_FRAMES)
+    args = [
+        *CHROMIUM_ARGS,
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}",
+    ]
+    camera = browser.browser_type.launch(executable_path=CHROMIUM, args=args)
+    yield camera
+    camera.close()
+
+
+@pytest.fixture
+def page_browser(browser):
+    """The browser `open_page` opens its contexts in; a module overrides it (KYC: `camera_browser`)."""
+    return browser
+
+
 @dataclass
 class TestWallet:
     """The Python half of the injected wallet: holds the key, signs, sends raw txs."""
@@ -310,7 +335,7 @@ class WalletPage:
 
 
 @pytest.fixture
-def open_page(browser, backend, manifest, chain):
+def open_page(page_browser, backend, manifest, chain):
     """open_page(account, mobile=False, wallet_chain=None) -> WalletPage: a browser context with
     that account's wallet. With `wallet_chain` (a chain id) the wallet starts on that network
     and does not know the deployment's chain yet."""
@@ -324,7 +349,7 @@ def open_page(browser, backend, manifest, chain):
             rpc_url=chain.provider.uri,
             chain_id=manifest["chain_id"],
         )
-        context = browser.new_context(
+        context = page_browser.new_context(
             viewport=MOBILE if mobile else DESKTOP,
             device_scale_factor=2 if mobile else 1,
             is_mobile=mobile,

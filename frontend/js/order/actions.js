@@ -25,6 +25,12 @@ const TX_LABELS = {
 
 let txBox;
 let actionsKey = null;
+/** @type {any} the order's camera monitoring (../order/camera.js), when the page has it */
+let camera = null;
+
+export function useCamera(instance) {
+  camera = instance;
+}
 
 export function initActions() {
   txBox = new TxBox(byId("order-tx"));
@@ -72,6 +78,7 @@ export function renderActions({ force = false } = {}) {
   }
   if (isEnded(order.status)) note = t(`order.ended_${order.status}`);
   if (order.status === "DISPUTED") note = t("order.disputed_note");
+  if (camera?.blocksActions() && buttons.length) [buttons.length, note] = [0, t("camera.required")];
   byId("actions-note").textContent = note;
   byId("actions").replaceChildren(...buttons);
   const party = you === "buyer" || you === "seller";
@@ -90,6 +97,8 @@ function togglePanel(name) {
 }
 
 async function evidenceHash() {
+  const withCamera = await camera?.disputeEvidence(); // keccak256(chat head ++ camera digest)
+  if (withCamera) return withCamera;
   // The chat transcript's head commits to every message so far: the arbitrator can check it.
   try {
     const { head } = await api("/orders/{order_id}/chat/head", { params: { order_id: orderId } });

@@ -6,6 +6,7 @@ import { escrowContract, fiatBytes3, findEvent, termsHash, tokenContract, tokenI
 import { PAYMENT_METHODS, formatToken, parseAmount, parsePrice } from "../format.js";
 import { t } from "../i18n.js";
 import { allowedWindows } from "../protocol.js";
+import { kycBlock } from "../kyc-gate.js";
 import { boot, ctx } from "../shell.js";
 import { TxBox, el } from "../ui.js";
 import { getProvider, getSigner, onWalletChange, signedIn, wallet } from "../wallet.js";
@@ -141,6 +142,11 @@ async function create() {
     values = readForm();
   } catch (err) {
     $("form-error").textContent = err.message;
+    return;
+  }
+  const blocked = await kycBlock(wallet.address);
+  if (blocked) {
+    $("create-tx").replaceChildren(blocked);
     return;
   }
   state.busy = true;

@@ -18,6 +18,8 @@ import {
 } from "../format.js";
 import { t } from "../i18n.js";
 import { rules } from "../protocol.js";
+import { frozenBlock } from "../freeze-gate.js";
+import { kycBlock } from "../kyc-gate.js";
 import { boot, ctx } from "../shell.js";
 import { TxBox, el, emptyState, errorBox, explorerLink, loadingState } from "../ui.js";
 import { getSigner, onWalletChange, wallet } from "../wallet.js";
@@ -179,6 +181,12 @@ function buyPanel(ad, token) {
       return;
     }
     openButton.disabled = true;
+    const blocked = (await frozenBlock()) ?? (await kycBlock(wallet.address));
+    if (blocked) {
+      txArea.replaceChildren(blocked);
+      openButton.disabled = false;
+      return;
+    }
     // max_price = the price shown: the escrow refuses the order if the seller raised it meanwhile.
     const receipt = await box.run(t("tx.open_order"), async () => {
       const signer = await getSigner(ctx.deployment);

@@ -11,7 +11,8 @@
 import { boot } from "../shell.js";
 import { errorBox, loadingState } from "../ui.js";
 import { onWalletChange } from "../wallet.js";
-import { initActions, perform, renderActions, resetActions } from "../order/actions.js";
+import { initActions, perform, renderActions, resetActions, useCamera } from "../order/actions.js";
+import { orderCamera } from "../order/camera.js";
 import { chatLive, connectChat, pollChat, renderChat, renderChatGate, restartChat, sendChat } from "../order/chat.js";
 import { connectNotifications, restartNotifications } from "../order/notifications.js";
 import { mountPayment } from "../order/payment.js";
@@ -22,6 +23,11 @@ const POLL_MS = 3000;
 
 const VIEWS = [renderHeading, renderSummary, renderDeadline, renderActions, renderTimeline, renderChatGate];
 let payment; // the payment step (../order/payment.js), mounted once the page boots
+const camera = orderCamera(orderId, {
+  section: byId("camera-card"),
+  onChange: () => state.order && renderActions({ force: true }),
+});
+useCamera(camera);
 
 function render() {
   const stateBox = byId("order-state");
@@ -36,6 +42,7 @@ function render() {
     state.lastStatus = state.order.status;
     state.panel = null; // a panel opened for the old status has no meaning now
   }
+  camera.update(state.order, role());
   for (const view of VIEWS) view();
   payment?.render();
 }

@@ -1,0 +1,1 @@
+"""Monitoring: rules that raise alerts, the monitoring center, account freezes, camera monitoring."""

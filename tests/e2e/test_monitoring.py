@@ -1,0 +1,194 @@
+"""Camera monitoring in the browser: Chromium's fake camera plays another person in front of
+a verified trader's open order; the monitor sees the mismatch alert arrive live,
+acknowledges it and freezes the account; the frozen trader's next order is refused in words."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from eth_utils import keccak
+from playwright.sync_api import expect
+from sqlmodel import Session, create_engine, select
+
+from backend.auth.models import User
+from backend.config import Settings
+from backend.crypto import seal
+from backend.kyc import service as kyc
+from backend.kyc.models import KycApplication
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, ROOT
+from tests.faces import face, y4m_from_photos
+
+EN = json.loads((ROOT / "frontend" / "i18n" / "en.json").read_text())
+
+
+@pytest.fixture
+def camera_settings(monkeypatch):
+    """Read by the backend process: frames every second, an alert after three frames of
+    someone else."""
+    monkeypatch.setenv("SENTINEL_MONITORING_CAMERA_INTERVAL_SECONDS", "1")
+    monkeypatch.setenv("SENTINEL_MONITORING_CAMERA_MIN_INTERVAL_SECONDS", "0.5")
+    monkeypatch.setenv("SENTINEL_MONITORING_FACE_BAD_FRAMES", "3")
+
+
+@pytest.fixture
+def backend(camera_settings, backend):
+    """The suite's backend, started with the camera settings above."""
+    return backend
+
+
+@pytest.fixture(scope="module")
+def other_person_browser(browser, tmp_path_factory):
+    """Chromium whose fake camera shows someone other than the verified trader, launched
+    from the suite's one Playwright (see `camera_browser` in conftest)."""
+    video = y4m_from_photos(tmp_path_factory.mktemp("camera") / "other.y4m", ["biden.jpg"])
+    args = [
+        *CHROMIUM_ARGS,
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}",
+    ]
+    camera = browser.browser_type.launch(executable_path=CHROMIUM, args=args)
+    yield camera
+    camera.close()
+
+
+@pytest.fixture
+def page_browser(other_person_browser):
+    return other_person_browser
+
+
+def grant(backend_db: Path, address: str, role: str) -> None:
+    env = {**os.environ, "SENTINEL_DATABASE_URL": f"sqlite:///{backend_db}"}
+    done = subprocess.run(
+        [sys.executable, "-m", "backend.cli", "grant-role", address, role],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def verify_face(backend_db: Path, address: str, photo: str) -> None:
+    """The trader's approved KYC application with `photo` as the verified selfie, sealed with
+    the local keyring the backend uses (the KYC journey itself is tests/e2e/test_kyc.py)."""
+    settings = Settings()
+    engine = create_engine(f"sqlite:///{backend_db}")
+    with Session(engine) as session:
+        user = session.exec(select(User).where(User.address == address)).first()
+        if user is None:
+            user = User(address=address)
+            session.add(user)
+            session.flush()
+        application = KycApplication(
+            account=address,
+            user_id=user.id,
+            status="approved",
+            created_at=1,
+            updated_at=1,
+            document_type="passport",
+            frame_count=3,
+            document_sha256="0" * 64,
+            document_number_sha256="0" * 64,
+            salt="0" * 64,
+            record_hash="0x" + "42" * 32,
+        )
+        session.add(application)
+        session.flush()
+        key_id, blob = seal(
+            face(photo), kyc.keyring(settings), settings.kyc_current_key_id, aad=kyc._aad(application, "selfie")
+        )
+        application.key_id, application.selfie_image, application.selfie_image_type = key_id, blob, "JPEG"
+        session.add(application)
+        session.commit()
+    engine.dispose()
+
+
+def test_monitoring__camera_mismatch_live_acknowledged_frozen_next_order_refused(
+    open_page, connect, backend, tmp_path, create_ad, open_order, buyer, other
+):
+    db = tmp_path / "sentinel.db"
+    ad_id = create_ad()
+    order_id = open_order(ad_id)
+    backend.wait_indexed()
+    verify_face(db, buyer.address, "obama.jpg")
+    grant(db, other.address, "monitor")
+
+    # --- the monitor opens the center, signs in with the wallet holding the role
+    m = open_page(other)
+    mp = m.page
+    mp.goto("/monitoring.html")
+    connect(mp)
+    expect(mp.locator("#live-text")).to_have_attribute("data-live", "on")
+    mp.evaluate("window.__sameDocument = true")
+
+    # --- the trader opens the order: the camera (playing another man) is asked for once
+    t = open_page(buyer)
+    tp = t.page
+    tp.goto(f"/order.html?id={order_id}")
+    connect(tp)
+    expect(tp.get_by_test_id("camera-on")).to_contain_text("every 1 s", timeout=30_000)
+    expect(tp.get_by_test_id("camera-policy")).to_have_attribute("data-policy", "optional")
+    expect(tp.get_by_test_id("camera-verdict")).to_have_attribute("data-state", "mismatch", timeout=60_000)
+
+    # --- the alert arrives on the monitor's page live (no reload), with the frame
+    alert = mp.locator("[data-testid=alert][data-rule=face_mismatch]")
+    expect(alert).to_have_count(1, timeout=60_000)
+    assert mp.evaluate("window.__sameDocument") is True
+    expect(alert.get_by_test_id("alert-title")).to_contain_text(f"order #{order_id}")
+    expect(alert.locator("img.thumb")).to_be_visible()
+    assert alert.locator("img.thumb").evaluate("img => img.naturalWidth") > 0
+    session_row = mp.locator(f"[data-testid=camera-session][data-order-id='{order_id}']")
+    expect(session_row.get_by_test_id("camera-verdict")).to_contain_text(EN["monitoring.verdict.mismatch"])
+
+    # --- acknowledge, then freeze the account from the alert
+    alert.get_by_test_id("alert-note").fill("not the verified trader")
+    alert.get_by_test_id("alert-ack").click()
+    expect(alert).to_have_attribute("data-status", "acknowledged")
+    alert.get_by_test_id("alert-account").click()
+    standing = mp.get_by_test_id("account-standing")
+    expect(standing.get_by_test_id("in-force-none")).to_be_visible()
+    standing.get_by_test_id("freeze-note").fill("someone else at the camera")
+    standing.get_by_test_id("freeze").click()
+    expect(standing.get_by_test_id("in-force-backend")).to_have_text(EN["monitoring.in_force.backend"])
+
+    # --- the frozen trader's camera stops, and the next order is refused in words
+    expect(tp.get_by_test_id("camera-unavailable")).to_contain_text("this account is frozen", timeout=20_000)
+    sent_before = t.wallet.requests.count("eth_sendTransaction")
+    tp.goto("/index.html")
+    card = tp.locator(f"[data-testid=ad-card][data-ad-id='{ad_id}']")
+    card.get_by_test_id("buy").click()
+    card.get_by_test_id("buy-amount").fill("100")
+    card.get_by_test_id("open-order").click()
+    expect(card.get_by_test_id("account-frozen")).to_have_text(EN["monitoring.frozen_notice"])
+    assert t.wallet.requests.count("eth_sendTransaction") == sent_before  # refused before any transaction
+
+
+def test_monitoring__arbitrator_sees_the_camera_thumbnails_of_a_dispute(
+    open_page, connect, backend, tmp_path, create_ad, open_order, escrow, buyer, admin
+):
+    order_id = open_order(create_ad())
+    backend.wait_indexed()
+    verify_face(tmp_path / "sentinel.db", buyer.address, "obama.jpg")
+    t = open_page(buyer)
+    tp = t.page
+    tp.goto(f"/order.html?id={order_id}")
+    connect(tp)
+    expect(tp.get_by_test_id("camera-verdict")).to_have_attribute("data-state", "mismatch", timeout=60_000)
+    escrow.mark_paid(order_id, keccak(text="ref"), sender=buyer)
+    escrow.open_dispute(order_id, b"\x03" * 32, sender=buyer)
+    backend.wait_indexed()
+
+    a = open_page(admin)  # holds the escrow's arbitrator role
+    ap = a.page
+    ap.goto(f"/order.html?id={order_id}")
+    connect(ap)
+    expect(ap.get_by_test_id("order-status")).to_have_attribute("data-status", "DISPUTED")
+    evidence = ap.get_by_test_id("camera-evidence")
+    expect(evidence.locator("img").first).to_be_visible(timeout=20_000)
+    assert evidence.locator("img").first.evaluate("img => img.naturalWidth") > 0
+    expect(evidence).to_contain_text(EN["monitoring.verdict.mismatch"])
