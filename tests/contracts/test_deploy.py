@@ -13,6 +13,14 @@ from eth_utils import keccak
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.fixture(autouse=True)
+def _forget_contracts_at_reverted_addresses(chain):
+    """The chain is reverted after each test, so a later test deploys other code at the addresses these
+    tests look up; ape must not keep decoding them with the types cached here."""
+    with chain.contracts.use_temporary_caches():
+        yield
+
+
 @pytest.fixture
 def deploy(chain, tmp_path):
     """deploy(*options) -> (CompletedProcess, manifest or None) with the manifest in tmp_path."""
