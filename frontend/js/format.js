@@ -21,7 +21,7 @@ export function methodNames(mask) {
 }
 
 /** ISO 4217 minor-unit digits (USD 2, JPY 0); 2 for a code Intl does not know. */
-function fiatDigits(fiat) {
+export function fiatDigits(fiat) {
   try {
     return new Intl.NumberFormat("en", { style: "currency", currency: fiat }).resolvedOptions().maximumFractionDigits;
   } catch {

@@ -48,12 +48,16 @@ def test_seal__bad_keys_refused():
 def test_check_keys_for_chain__anvil_officer_key_and_local_kyc_key_refused_off_local():
     other_relayer = SecretStr("0x" + "11" * 32)
     check_keys_for_chain(Settings(), 31337)  # local: the well-known keys are fine
+    # The relayer key is checked where it is used (the own-key fallback); the authority keys by the nodes' tests.
+    remote = dict(authority_keys=[], relay_fallback_to_own_key=True)
     with pytest.raises(RuntimeError, match="relayer key"):
-        check_keys_for_chain(Settings(relayer_private_key=SecretStr(ANVIL_RELAYER_KEY)), 1)
+        check_keys_for_chain(Settings(relayer_private_key=SecretStr(ANVIL_RELAYER_KEY), **remote), 1)
     with pytest.raises(RuntimeError, match="deployer key as the KYC officer"):
-        check_keys_for_chain(Settings(relayer_private_key=other_relayer), 1)
+        check_keys_for_chain(Settings(relayer_private_key=other_relayer, **remote), 1)
     officer = SecretStr("0x" + "22" * 32)
     with pytest.raises(RuntimeError, match="published local KYC key"):
-        check_keys_for_chain(Settings(relayer_private_key=other_relayer, kyc_officer_private_key=officer), 1)
+        check_keys_for_chain(Settings(relayer_private_key=other_relayer, kyc_officer_private_key=officer, **remote), 1)
     own = {"prod-1": SecretStr(new_key())}
-    check_keys_for_chain(Settings(relayer_private_key=other_relayer, kyc_officer_private_key=officer, kyc_keys=own), 1)
+    check_keys_for_chain(
+        Settings(relayer_private_key=other_relayer, kyc_officer_private_key=officer, kyc_keys=own, **remote), 1
+    )

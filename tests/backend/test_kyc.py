@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 from backend.kyc import service
 from backend.kyc.models import KycApplication, KycAuditEntry
 from backend.kyc.pool import FacePool
-from tests.backend.test_notifications import receive_json, token_of
+from tests.backend.sockets import receive_json, session_cookie
 from tests.faces import MOVING_FRAMES, face
 
 UNIT = 10**6
@@ -172,7 +172,7 @@ def test_apply__needs_a_signed_in_wallet(client):
 
 def test_apply__status_pushed_live(client, login_as, applicant):
     headers = login_as(applicant)
-    with client.websocket_connect(f"/api/notifications/ws?token={token_of(headers)}") as ws:
+    with client.websocket_connect("/api/notifications/ws", headers=session_cookie(headers)) as ws:
         assert receive_json(ws)["type"] == "subscribed"
         apply(client, headers)
         first, second = receive_json(ws), receive_json(ws)

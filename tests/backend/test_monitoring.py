@@ -2,10 +2,8 @@
 an indexer restart, a replay and a full re-index), the center's API and live feed, and
 account freezes."""
 
-import json
 from types import SimpleNamespace
 
-import anyio
 import pytest
 from conftest import UNIT
 from eth_utils import keccak
@@ -14,13 +12,13 @@ from sqlmodel import Session, select
 from starlette.websockets import WebSocketDisconnect
 
 from backend.auth.models import User
-from backend.auth.sessions import COOKIE_NAME
 from backend.chain.models import ChainEvent, ChainIncident, IndexedBlock
 from backend.config import Settings
 from backend.market.models import Ad, Order
 from backend.monitoring import rules
 from backend.monitoring.models import Alert, FailedSignIn, StaffAction
 from backend.nodes.models import NodeRecord
+from tests.backend.sockets import receive_json, session_cookie
 
 A = "0x" + "11" * 20
 B = "0x" + "22" * 20
@@ -371,22 +369,8 @@ def test_center__rules_and_chain_panel(client, sync, monitor, create_ad):
 # ------------------------------------------------------------------ live feed
 
 
-def receive_json(ws, timeout=10):
-    async def receive():
-        with anyio.fail_after(timeout):
-            return await ws._send_rx.receive()
-
-    message = ws.portal.call(receive)
-    ws._raise_on_close(message)
-    return json.loads(message["text"])
-
-
-def cookie(headers):
-    return {"cookie": f"{COOKIE_NAME}={headers['Authorization'].removeprefix('Bearer ')}"}
-
-
 def test_feed__new_alerts_and_changes_arrive(client, monitor, raise_alert):
-    with client.websocket_connect(WS, headers=cookie(monitor)) as ws:
+    with client.websocket_connect(WS, headers=session_cookie(monitor)) as ws:
         assert receive_json(ws) == {"type": "subscribed"}
         alert_id = raise_alert()
         pushed = receive_json(ws)
@@ -398,7 +382,7 @@ def test_feed__new_alerts_and_changes_arrive(client, monitor, raise_alert):
 
 def test_feed__chain_alert_arrives(client, sync, monitor, create_ad, open_order):
     ad = create_ad()
-    with client.websocket_connect(WS, headers=cookie(monitor)) as ws:
+    with client.websocket_connect(WS, headers=session_cookie(monitor)) as ws:
         receive_json(ws)
         for _ in range(3):
             open_order(ad)
@@ -410,7 +394,7 @@ def test_feed__chain_alert_arrives(client, sync, monitor, create_ad, open_order)
 def test_feed__refused(client, db, login_as, buyer, who):
     headers = {}
     if who is not None:
-        headers = cookie(login_as(buyer, roles=("monitor",) if who == "frozen" else ("user",)))
+        headers = session_cookie(login_as(buyer, roles=("monitor",) if who == "frozen" else ("user",)))
         if who == "frozen":
             user = db.exec(select(User).where(User.address == buyer.address)).one()
             user.frozen = True

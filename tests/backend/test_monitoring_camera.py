@@ -3,10 +3,8 @@ KYC face, the camera rules, what is kept, who sees it, and bad input refused."""
 
 import hashlib
 import io
-import json
 from datetime import timedelta
 
-import anyio
 import pytest
 from conftest import UNIT
 from eth_utils import keccak
@@ -21,6 +19,7 @@ from backend.kyc import service as kyc
 from backend.kyc.models import KycApplication
 from backend.monitoring import camera, rules
 from backend.monitoring.models import Alert, CameraFrame
+from tests.backend.sockets import receive_json
 from tests.faces import face
 
 BLANK = "blank"
@@ -272,16 +271,6 @@ def test_camera__rules_each():
 
 
 # ------------------------------------------------------------------ live feed
-
-
-def receive_json(ws, timeout=15):
-    async def receive():
-        with anyio.fail_after(timeout):
-            return await ws._send_rx.receive()
-
-    message = ws.portal.call(receive)
-    ws._raise_on_close(message)
-    return json.loads(message["text"])
 
 
 def test_camera__feed_shows_the_session_and_the_alert(client, trade, login_as, other):

@@ -1,9 +1,7 @@
 """Negotiation channel: access, the hash-chained transcript, REST and WebSocket."""
 
-import json
 import threading
 
-import anyio
 import pytest
 from eth_utils import keccak
 from sqlmodel import Session, select
@@ -13,18 +11,7 @@ from backend.auth.models import User
 from backend.market.models import Order
 from backend.negotiation import service, transcript
 from backend.negotiation.models import ChatMessage
-
-
-def receive_json(ws, timeout=10):
-    """`ws.receive_json()` that fails instead of hanging when nothing arrives."""
-
-    async def receive():
-        with anyio.fail_after(timeout):
-            return await ws._send_rx.receive()
-
-    message = ws.portal.call(receive)
-    ws._raise_on_close(message)
-    return json.loads(message["text"])
+from tests.backend.sockets import receive_json, session_cookie
 
 
 @pytest.fixture
@@ -290,8 +277,7 @@ def ws_url(order_id):
 def connect_chat(client, order_id, headers=None):
     """Open the chat socket as a same-origin page of `headers`' session would: with the
     HTTP-only session cookie (never a token in the URL)."""
-    cookie = {"cookie": "sentinel_session=" + headers["Authorization"].removeprefix("Bearer ")} if headers else {}
-    return client.websocket_connect(ws_url(order_id), headers=cookie)
+    return client.websocket_connect(ws_url(order_id), headers=session_cookie(headers))
 
 
 def test_chat_ws__buyer_and_seller_talk(client, login_as, buyer, seller, order_id):

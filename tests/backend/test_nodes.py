@@ -24,6 +24,7 @@ from eth_account.messages import encode_typed_data
 from sqlmodel import Session, select
 
 from backend.chain.models import ChainIncident, IndexedBlock
+from backend.crypto import new_key
 from backend.main import create_app
 from backend.nodes import challenge as work
 from backend.nodes.models import NodeAdmission
@@ -583,12 +584,17 @@ def test_start_up__anvil_authority_keys_refused_off_a_local_chain(settings, mani
     remote = {**json.loads(Path(manifest["path"]).read_text()), "chain_id": 11155111}
     path = tmp_path / "11155111.json"
     path.write_text(json.dumps(remote))
-    own_relayer = SecretStr(Account.create().key.to_0x_hex())
-    app = create_app(settings.model_copy(update={"manifest_path": path, "relayer_private_key": own_relayer}))
+    own_keys = {
+        "manifest_path": path,
+        "relayer_private_key": SecretStr(Account.create().key.to_0x_hex()),
+        "kyc_officer_private_key": SecretStr(Account.create().key.to_0x_hex()),
+        "kyc_keys": {settings.kyc_current_key_id: SecretStr(new_key())},
+    }
+    app = create_app(settings.model_copy(update=own_keys))
     with pytest.raises(RuntimeError, match="well-known authority keys"), TestClient(app):
         pass
     # With this authority's own key (or none), it starts.
-    ok = settings.model_copy(update={"manifest_path": path, "relayer_private_key": own_relayer, "authority_keys": []})
+    ok = settings.model_copy(update={**own_keys, "authority_keys": []})
     with TestClient(create_app(ok)) as client:
         assert client.get("/api/nodes/authorities").json() == []
 

@@ -1,33 +1,20 @@
 """Notifications socket: chain events of the user's orders and chat messages, pushed live."""
 
-import json
 import time
 
-import anyio
 import pytest
 from eth_utils import keccak
 from starlette.websockets import WebSocketDisconnect
 
+from tests.backend.sockets import receive_json, session_cookie
+
 URL = "/api/notifications/ws"
-
-
-def receive_json(ws, timeout=10):
-    """`ws.receive_json()` that fails instead of hanging when nothing arrives."""
-
-    async def receive():
-        with anyio.fail_after(timeout):
-            return await ws._send_rx.receive()
-
-    message = ws.portal.call(receive)
-    ws._raise_on_close(message)
-    return json.loads(message["text"])
 
 
 def connect(client, headers=None):
     """Open the socket as a same-origin page of `headers`' session would: with the
     HTTP-only session cookie (never a token in the URL)."""
-    cookie = {"cookie": "sentinel_session=" + headers["Authorization"].removeprefix("Bearer ")} if headers else {}
-    return client.websocket_connect(URL, headers=cookie)
+    return client.websocket_connect(URL, headers=session_cookie(headers))
 
 
 def test_notifications__order_paid_pushed_to_buyer(client, login_as, sync, escrow, create_ad, open_order, buyer):

@@ -24,17 +24,28 @@ def produced_by(chain, producer, admin, action):
         chain.provider.make_request("anvil_setCoinbase", [admin.address])
 
 
+def by_quorum(node_registry, accounts, propose):
+    """Carry out a NodeRegistry proposal as the three local authorities (0, 7, 8) do: the
+    proposer's approval and two more. Returns a callable sending the approval that executes it."""
+    proposal = propose(sender=accounts[0]).return_value
+    node_registry.approve(proposal, sender=accounts[7])
+    return lambda: node_registry.approve(proposal, sender=accounts[8])
+
+
 def test_producer_check__admitted_after_a_refused_block__later_blocks_accepted(
-    client, db, sync, chain, node_registry, create_ad, admin, other
+    client, db, sync, chain, node_registry, create_ad, admin, other, accounts
 ):
     rogue = produced_by(chain, other, admin, create_ad)
     sync()  # `other` is refused here, and that answer is remembered
     # The admission itself lands in a block `other` produces: NodeRegistry's state after
     # that block authorizes it, and every later block of it is accepted.
     hw, challenge = keccak(text="hw"), keccak(text="c")
-    produced_by(
-        chain, other, admin, lambda: node_registry.propose_node(other, "http://other:8000", hw, challenge, sender=admin)
+    admission = by_quorum(
+        node_registry,
+        accounts,
+        lambda sender: node_registry.propose_node(other, "http://x:8000", hw, challenge, sender=sender),
     )
+    produced_by(chain, other, admin, admission)
     later = produced_by(chain, other, admin, create_ad)
     sync()
     db.expire_all()
@@ -44,14 +55,22 @@ def test_producer_check__admitted_after_a_refused_block__later_blocks_accepted(
 
 
 def test_producer_check__revocation_in_a_refused_block_still_counts(
-    client, db, sync, chain, node_registry, create_ad, admin, other
+    client, db, sync, chain, node_registry, create_ad, admin, other, accounts
 ):
-    node_registry.propose_node(other, "http://other:8000", keccak(text="hw"), keccak(text="c"), sender=admin)
+    hw, challenge = keccak(text="hw"), keccak(text="c")
+    by_quorum(
+        node_registry,
+        accounts,
+        lambda sender: node_registry.propose_node(other, "http://x:8000", hw, challenge, sender=sender),
+    )()
     first = produced_by(chain, other, admin, create_ad)
     sync()  # `other` is authorized here, and that answer is remembered
     # The revocation's own block is refused (the state after it no longer authorizes
     # `other`), so its NodeRevoked is never ingested: the window's raw logs still count.
-    produced_by(chain, other, admin, lambda: node_registry.propose_revocation(other, "gone", sender=admin))
+    revocation = by_quorum(
+        node_registry, accounts, lambda sender: node_registry.propose_revocation(other, "gone", sender=sender)
+    )
+    produced_by(chain, other, admin, revocation)
     second = produced_by(chain, other, admin, create_ad)
     third = create_ad()
     sync()

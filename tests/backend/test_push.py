@@ -2,36 +2,25 @@
 once, including what a reorg re-ingests. Across processes: test_scale_out.py; rows
 committed out of id order (PostgreSQL): test_postgres.py."""
 
-import json
-
-import anyio
 from sqlmodel import select
 
 from backend.chain.models import ChainEvent
+from tests.backend.sockets import receive_json, session_cookie
 
 URL = "/api/notifications/ws"
 UNIT = 10**6
 
 
-def receive_json(ws, timeout=10):
-    async def receive():
-        with anyio.fail_after(timeout):
-            return await ws._send_rx.receive()
-
-    message = ws.portal.call(receive)
-    ws._raise_on_close(message)
-    return json.loads(message["text"])
-
-
 def connect(client, headers):
-    token = headers["Authorization"].removeprefix("Bearer ")
-    return client.websocket_connect(URL, headers={"cookie": f"sentinel_session={token}"})
+    return client.websocket_connect(URL, headers=session_cookie(headers))
 
 
 def test_push__a_standalone_writer_is_pushed_by_the_follower(client, login_as, make_indexer, create_ad, seller):
     # Another indexer on the same database (a standalone `backend.cli index`): it tells
     # this app nothing, yet the app's follower pushes what it stored.
     standalone = make_indexer()
+    standalone.catch_up()  # the deployment's own events of the seller (KYC attestations),
+    client.app.state.follower.poll()  # pushed before the socket opens
     with connect(client, login_as(seller)) as ws:
         receive_json(ws)
         ad_id = create_ad()

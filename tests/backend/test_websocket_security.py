@@ -1,33 +1,17 @@
 """Both WebSockets (chat, notifications): signed in by cookie, never by a token in the URL,
 and opened only by pages of the desk's own origins."""
 
-import json
-
-import anyio
 import pytest
 from starlette.websockets import WebSocketDisconnect
 
 from backend.config import Settings
+from tests.backend.sockets import receive_json, token_of
 
 NOTIFICATIONS = "/api/notifications/ws"
 
 
 def chat_path(order_id):
     return f"/api/orders/{order_id}/chat/ws"
-
-
-def receive_json(ws, timeout=10):
-    async def receive():
-        with anyio.fail_after(timeout):
-            return await ws._send_rx.receive()
-
-    message = ws.portal.call(receive)
-    ws._raise_on_close(message)
-    return json.loads(message["text"])
-
-
-def token_of(headers):
-    return headers["Authorization"].removeprefix("Bearer ")
 
 
 @pytest.fixture
@@ -133,10 +117,10 @@ def test_ws_origin__desk_pages_and_non_browser_clients_let_through(client, login
             assert receive_json(ws)["type"] == first, path
 
 
-def test_ws_origin__allowed_origins_setting(client, settings, login_as, buyer):
+def test_ws_origin__allowed_origins_setting(client, login_as, buyer):
     headers = {"cookie": f"sentinel_session={token_of(login_as(buyer))}", "origin": "https://app.partner.example"}
     with pytest.raises(WebSocketDisconnect), client.websocket_connect(NOTIFICATIONS, headers=headers):
         pass
-    settings.allowed_origins = ["https://app.partner.example"]  # the app reads its settings per handshake
+    client.app.state.settings.allowed_origins = ["https://app.partner.example"]  # read per handshake
     with client.websocket_connect(NOTIFICATIONS, headers=headers) as ws:
         assert receive_json(ws)["type"] == "subscribed"
