@@ -4,6 +4,7 @@ import re
 from typing import Annotated
 
 from eth_utils import to_checksum_address
+from fastapi import Path
 from pydantic import AfterValidator, Field
 
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
@@ -32,6 +33,9 @@ def _uint256(value: str) -> str:
 Address = Annotated[str, Field(examples=["0x70997970C51812dc3A010C7d01b50e0d17dc79C8"]), AfterValidator(_address)]
 Hash32 = Annotated[str, Field(examples=["0x" + "ab" * 32]), AfterValidator(_hash32)]
 Uint256Str = Annotated[str, Field(examples=["100000000"]), AfterValidator(_uint256)]
+# A row or on-chain id in a URL path: what the database's signed 64-bit integers hold, so
+# a larger number is a 422, never an overflow in the driver.
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 def parse_address(value: str) -> str | None:

@@ -38,3 +38,33 @@ def y4m_from_photos(path: Path, names: list[str], *, width=640, height=480, fps=
             for _ in range(frames_per_photo):
                 out.write(b"FRAME\n" + payload)
     return path
+
+
+def approve_with_selfie(session, settings, user, photo: str) -> None:
+    """An approved KYC application of `user` with `photo` as the verified selfie, sealed with
+    `settings`' keyring, as the officer desk leaves it (the KYC journey itself has its own tests)."""
+    from backend.crypto import seal
+    from backend.kyc import service as kyc
+    from backend.kyc.models import KycApplication
+
+    application = KycApplication(
+        account=user.address,
+        user_id=user.id,
+        status="approved",
+        created_at=1,
+        updated_at=1,
+        document_type="passport",
+        frame_count=3,
+        document_sha256="0" * 64,
+        document_number_sha256="0" * 64,
+        salt="0" * 64,
+        record_hash="0x" + "42" * 32,
+    )
+    session.add(application)
+    session.flush()
+    key_id, blob = seal(
+        face(photo), kyc.keyring(settings), settings.kyc_current_key_id, aad=kyc._aad(application, "selfie")
+    )
+    application.key_id, application.selfie_image, application.selfie_image_type = key_id, blob, "JPEG"
+    session.add(application)
+    session.commit()

@@ -36,7 +36,7 @@ from backend.kyc.schemas import (
 )
 from backend.notifications.deps import HubDep
 from backend.notifications.hub import NotificationHub
-from backend.validation import Address
+from backend.validation import Address, RowId
 
 log = logging.getLogger("sentinel.kyc")
 
@@ -65,7 +65,7 @@ def _push(hub: NotificationHub, application: KycApplication) -> None:
 
 
 async def _process(
-    application_id: int,
+    application_id: RowId,
     document: bytes,
     frames: list[bytes],
     settings: Settings,
@@ -163,7 +163,7 @@ def my_kyc(user: CurrentUser, session: SessionDep, chain: ChainDep) -> MyKyc:
     summary="One of my applications",
     responses={**_AUTH, 404: {"description": "No such application of yours"}},
 )
-def my_application(application_id: int, user: CurrentUser, session: SessionDep) -> ApplicationPublic:
+def my_application(application_id: RowId, user: CurrentUser, session: SessionDep) -> ApplicationPublic:
     return _public(service.own_application(session, user=user, application_id=application_id))
 
 
@@ -239,7 +239,7 @@ def _detail(session: Session, settings: Settings, application: KycApplication) -
     responses={**_OFFICER, 404: {"description": "No such application"}},
 )
 def officer_application(
-    application_id: int, _officer: OfficerUser, session: SessionDep, settings: SettingsDep
+    application_id: RowId, _officer: OfficerUser, session: SessionDep, settings: SettingsDep
 ) -> ApplicationDetail:
     return _detail(session, settings, service.get_application(session, application_id=application_id))
 
@@ -251,7 +251,7 @@ def officer_application(
     responses={**_OFFICER, 404: {"description": "No such application, or the image was erased"}},
 )
 def officer_image(
-    application_id: int,
+    application_id: RowId,
     which: Literal["document", "selfie"],
     _officer: OfficerUser,
     session: SessionDep,
@@ -271,7 +271,7 @@ def officer_image(
     responses={**_OFFICER, 404: {"description": "No such application"}, 409: {"description": "Not submitted"}},
 )
 def approve(
-    application_id: int,
+    application_id: RowId,
     body: ApproveRequest,
     officer: OfficerUser,
     session: SessionDep,
@@ -300,7 +300,7 @@ def approve(
     responses={**_OFFICER, 404: {"description": "No such application"}, 409: {"description": "Not submitted"}},
 )
 def reject(
-    application_id: int,
+    application_id: RowId,
     body: ReasonRequest,
     officer: OfficerUser,
     session: SessionDep,
@@ -319,7 +319,7 @@ def reject(
     responses={**_OFFICER, 404: {"description": "No such application"}, 409: {"description": "Not approved"}},
 )
 def revoke(
-    application_id: int,
+    application_id: RowId,
     body: ReasonRequest,
     officer: OfficerUser,
     session: SessionDep,
@@ -366,7 +366,7 @@ def audit_verify(_admin: AdminUser, session: SessionDep) -> AuditVerification:
     summary="Erase a rejected or withdrawn applicant's personal data (admin)",
     responses={**_ADMIN, 404: {"description": "No such application"}, 409: {"description": "Not erasable"}},
 )
-def erase(application_id: int, admin: AdminUser, session: SessionDep, settings: SettingsDep) -> ApplicationDetail:
+def erase(application_id: RowId, admin: AdminUser, session: SessionDep, settings: SettingsDep) -> ApplicationDetail:
     application = service.erase(session, actor=admin, application_id=application_id)
     return _detail(session, settings, application)
 

@@ -19,14 +19,13 @@ import logging
 
 from eth_utils import keccak
 from sqlalchemy import not_
-from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from backend.chain.models import ChainEvent, ChainIncident
 from backend.chain.projections import Projection, require
 from backend.errors import DomainError
 from backend.ledger import service
-from backend.ledger.models import PENDING, POST_PENDING, VOID_PENDING, LedgerTransfer
+from backend.ledger.models import POST_PENDING, VOID_PENDING, LedgerTransfer
 from backend.market.models import Order
 
 log = logging.getLogger("sentinel.ledger")
@@ -36,22 +35,6 @@ BPS = 10_000
 
 projection = Projection("ledger")  # no tables: see the module's note
 on = projection.on
-
-
-def open_pendings(session: Session, order_id: int) -> list[LedgerTransfer]:
-    """The order's pending transfers nobody has posted, voided or expired yet."""
-    resolution = aliased(LedgerTransfer)
-    return list(
-        session.exec(
-            select(LedgerTransfer)
-            .where(
-                LedgerTransfer.order_id == order_id,
-                LedgerTransfer.flags.op("&")(PENDING) != 0,
-                not_(select(resolution.seq).where(resolution.pending_id == LedgerTransfer.id).exists()),
-            )
-            .order_by(LedgerTransfer.seq)
-        ).all()
-    )
 
 
 def settlement_id(event: ChainEvent, action: str, pending_id: str) -> str:
@@ -95,7 +78,7 @@ def _pick(order: Order, pendings: list[LedgerTransfer]) -> tuple[LedgerTransfer 
 @on(ESCROW, "OrderReleased")
 def order_released(session: Session, event: ChainEvent) -> None:
     order = require(session, Order, event.order_id, "order")
-    chosen, others = _pick(order, open_pendings(session, order.id))
+    chosen, others = _pick(order, service.open_order_pendings(session, order.id))
     if chosen is not None:
         _settle(session, event, chosen, "post", None)
     for pending in others:
@@ -105,14 +88,14 @@ def order_released(session: Session, event: ChainEvent) -> None:
 @on(ESCROW, "OrderCancelled")
 def order_cancelled(session: Session, event: ChainEvent) -> None:
     order = require(session, Order, event.order_id, "order")
-    for pending in open_pendings(session, order.id):
+    for pending in service.open_order_pendings(session, order.id):
         _settle(session, event, pending, "void", None)
 
 
 @on(ESCROW, "DisputeResolved")
 def dispute_resolved(session: Session, event: ChainEvent) -> None:
     order = require(session, Order, event.order_id, "order")
-    chosen, others = _pick(order, open_pendings(session, order.id))
+    chosen, others = _pick(order, service.open_order_pendings(session, order.id))
     if chosen is not None:
         share = chosen.amount * int(event.args["buyer_bps"]) // BPS
         if share > 0:

@@ -23,11 +23,12 @@ from backend.ledger.schemas import (
     TransferPublic,
 )
 from backend.market.models import Order
+from backend.validation import RowId
 
 router = APIRouter(prefix="/ledger", tags=["ledger"])
 
 Limit = Annotated[int, Query(ge=1, le=500)]
-OrderId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+OrderId = RowId
 Currency = Annotated[str, Query(min_length=3, max_length=3, examples=["USD"])]
 
 

@@ -740,6 +740,7 @@ def pay_order(engine: Engine, *, deployment, buyer: str, order_id: int, margin: 
 
 
 def open_order_pendings(session: Session, order_id: int) -> list[LedgerTransfer]:
+    """The order's pending transfers nobody has posted, voided or expired yet."""
     resolution = aliased(LedgerTransfer)
     return list(
         session.exec(

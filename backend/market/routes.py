@@ -3,7 +3,7 @@
 from typing import Annotated
 
 import anyio
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from starlette.requests import HTTPConnection
 
 from backend.auth.deps import CurrentUser
@@ -24,7 +24,7 @@ from backend.market.schemas import (
     TraderStats,
 )
 from backend.protocol import OrderStatus
-from backend.validation import Address, Uint256Str, parse_address
+from backend.validation import Address, RowId, Uint256Str, parse_address
 
 router = APIRouter(tags=["market"])
 # Ads pages built at once on a cache miss: more threads only fight over the GIL.
@@ -39,7 +39,7 @@ AdsCacheDep = Annotated[PageCache, Depends(get_ads_cache)]
 
 Limit = Annotated[int, Query(ge=1, le=100, description="page size")]
 Offset = Annotated[int, Query(ge=0, le=1_000_000)]
-Id = Annotated[int, Path(ge=1, le=2**63 - 1)]
+Id = RowId
 StatusFilter = Annotated[str | None, Query(pattern="^(?i)(" + "|".join(s.lower() for s in OrderStatus) + ")$")]
 
 

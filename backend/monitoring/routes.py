@@ -1,18 +1,14 @@
 """HTTP and WebSocket routes of the monitoring center (role monitor; admins too)."""
 
-import contextlib
-import json
 import logging
 from typing import Annotated
 
-import anyio
 from fastapi import APIRouter, Path, Query, Request, Response, WebSocket
 from requests.exceptions import RequestException
 from sqlmodel import Session, func, select
 from starlette.concurrency import run_in_threadpool
-from starlette.websockets import WebSocketState
 
-from backend.auth.deps import CurrentUser, websocket_user
+from backend.auth.deps import CurrentUser, TrustedOrigin, accept_websocket, websocket_user
 from backend.chain.deps import ChainContext, ChainDep, IndexerDep
 from backend.chain.models import IndexedBlock
 from backend.db import EngineDep, SessionDep
@@ -48,7 +44,8 @@ from backend.monitoring.schemas import (
     StatusFilter,
 )
 from backend.negotiation import service as negotiation
-from backend.validation import Address
+from backend.validation import Address, RowId
+from backend.websockets import forward_until_disconnect
 
 log = logging.getLogger("sentinel.monitoring")
 
@@ -58,7 +55,7 @@ router = APIRouter(
     responses={401: {"description": "not signed in"}, 403: {"description": "requires role monitor (or admin)"}},
 )
 
-AlertId = Annotated[int, Path(ge=1, le=2**62)]
+AlertId = RowId
 AccountPath = Annotated[Address, Path(description="The account's wallet address")]
 
 
@@ -70,7 +67,7 @@ def list_alerts(
     severity: Severity | None = None,
     rule: Annotated[str | None, Query(max_length=48)] = None,
     address: Address | None = None,
-    order_id: Annotated[int | None, Query(ge=0, le=2**62)] = None,
+    order_id: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> AlertPage:
@@ -230,12 +227,13 @@ def chain_panel(_staff: MonitorUser, session: SessionDep, chain: ChainDep, index
 # ------------------------------------------------------------------ live feed
 
 
-@router.websocket("/ws")
+@router.websocket("/ws", dependencies=[TrustedOrigin])
 async def monitoring_socket(websocket: WebSocket, engine: EngineDep, center: CenterDep) -> None:
     """The live feed: `{"type": "subscribed"}` first, then `{"type": "alert", "alert"}` for
     every new alert and every change to one (its `revision` grows), and camera session
-    states. Closes with 4401 when not signed in, 4403 without the monitor role or frozen."""
-    await websocket.accept()
+    states. Closes with 4401 when not signed in, 4403 without the monitor role or frozen;
+    a page of another origin is refused at the handshake, as for the other sockets."""
+    await accept_websocket(websocket)
 
     def caller() -> tuple[bool, bool]:
         with Session(engine) as session:
@@ -252,30 +250,14 @@ async def monitoring_socket(websocket: WebSocket, engine: EngineDep, center: Cen
     queue = center.subscribe()
     try:
         await websocket.send_json({"type": "subscribed"})
-        async with anyio.create_task_group() as tasks:
-
-            async def forward() -> None:
-                while True:
-                    message = await queue.get()
-                    try:
-                        await websocket.send_text(json.dumps(message, default=str))
-                    except Exception:  # the client is gone; the receive side sees the disconnect
-                        return
-
-            tasks.start_soon(forward)
-            while (await websocket.receive())["type"] != "websocket.disconnect":
-                pass
-            tasks.cancel_scope.cancel()
+        await forward_until_disconnect(websocket, queue)
     finally:
         center.unsubscribe(queue)
-        if websocket.client_state == WebSocketState.CONNECTED:
-            with contextlib.suppress(RuntimeError):
-                await websocket.close()
 
 
 # ------------------------------------------------------------------- camera
 
-OrderIdPath = Annotated[int, Path(ge=1, le=2**62)]
+OrderIdPath = RowId
 
 
 @router.get("/camera/policy", response_model=CameraPolicy, summary="What the order page's camera must do")
@@ -417,7 +399,7 @@ def order_frames(order_id: OrderIdPath, user: CurrentUser, session: SessionDep, 
     },
 )
 def frame_thumbnail(
-    frame_id: Annotated[int, Path(ge=1, le=2**62)],
+    frame_id: RowId,
     user: CurrentUser,
     session: SessionDep,
     chain: ChainDep,

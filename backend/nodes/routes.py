@@ -23,7 +23,7 @@ from backend.nodes.schemas import (
     ProposalResult,
     RevocationRequest,
 )
-from backend.validation import Address
+from backend.validation import Address, RowId
 
 router = APIRouter(prefix="/nodes", tags=["nodes"])
 
@@ -130,7 +130,7 @@ def revoke(node: Address, body: RevocationRequest, chain: ChainDep, settings: Se
     responses={404: {"description": "no such proposal, or authority not held"}, 409: {"description": "refused"}},
 )
 def approve(
-    proposal_id: Annotated[int, Path(ge=1, le=2**63)],
+    proposal_id: RowId,
     body: ApprovalRequest,
     chain: ChainDep,
     settings: SettingsDep,

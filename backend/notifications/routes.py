@@ -1,17 +1,13 @@
 """HTTP and WebSocket routes of the notifications domain."""
 
-import contextlib
-import json
-
-import anyio
 from fastapi import APIRouter, WebSocket
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
-from starlette.websockets import WebSocketState
 
 from backend.auth.deps import TrustedOrigin, accept_websocket, websocket_user
 from backend.db import EngineDep
 from backend.notifications.deps import HubDep
+from backend.websockets import forward_until_disconnect
 
 router = APIRouter(prefix="/notifications", tags=["notifications"])
 
@@ -47,22 +43,6 @@ async def notifications_socket(websocket: WebSocket, engine: EngineDep, hub: Hub
     try:
         # Tells the client that pushes from now on reach it (nothing is replayed).
         await websocket.send_json({"type": "subscribed", "address": address})
-        async with anyio.create_task_group() as tasks:
-
-            async def forward() -> None:
-                while True:
-                    message = await queue.get()
-                    try:
-                        await websocket.send_text(json.dumps(message, default=str))
-                    except Exception:  # the client is gone; the receive side sees the disconnect
-                        return
-
-            tasks.start_soon(forward)
-            while (await websocket.receive())["type"] != "websocket.disconnect":
-                pass
-            tasks.cancel_scope.cancel()
+        await forward_until_disconnect(websocket, queue)
     finally:
         hub.unsubscribe(address, queue)
-        if websocket.client_state == WebSocketState.CONNECTED:
-            with contextlib.suppress(RuntimeError):
-                await websocket.close()

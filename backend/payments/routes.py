@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Path, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Response, UploadFile
 
 from backend.auth.deps import CurrentUser
 from backend.chain.deps import ChainDep
@@ -20,10 +20,11 @@ from backend.payments.schemas import (
     TermsCreate,
     TermsPublic,
 )
+from backend.validation import RowId
 
 router = APIRouter(prefix="/payments", tags=["payments"])
 
-Id = Annotated[int, Path(ge=1, le=2**63 - 1)]
+Id = RowId
 
 
 def get_keyring(settings: SettingsDep) -> Keyring:

@@ -192,6 +192,13 @@ def test_applicant_never_sees_another_applicants_data(client, login_as, submitte
         assert client.get(url, headers=headers).status_code == 403  # not even one's own, from the desk
 
 
+@pytest.mark.parametrize("bad", ["0", "9223372036854775808", "x"])
+def test_application_id__out_of_range_is_a_clear_422(client, login_as, applicant, bad):
+    """Found by the schema fuzzer: an id past the database's 64-bit integers was a 500."""
+    response = client.get(f"/api/kyc/applications/{bad}", headers=login_as(applicant))
+    assert response.status_code == 422 and "application_id" in str(response.json()["detail"])
+
+
 def test_non_officer_gets_403_on_every_officer_route(client, login_as, submitted):
     from backend.kyc.routes import router
 

@@ -405,6 +405,16 @@ def test_feed__refused(client, db, login_as, buyer, who):
     assert refused.value.code == (4401 if who is None else 4403)
 
 
+def test_feed__a_foreign_page_refused_at_the_handshake(client, monitor):
+    """A monitor's browser on another site would send the desk's cookie with the handshake."""
+    headers = {**session_cookie(monitor), "origin": "https://evil.example"}
+    with pytest.raises(WebSocketDisconnect) as refused, client.websocket_connect(WS, headers=headers):
+        pass  # never accepted: the first frame is never sent
+    assert refused.value.code == 4403
+    with client.websocket_connect(WS, headers={**session_cookie(monitor), "origin": "http://testserver"}) as ws:
+        assert receive_json(ws) == {"type": "subscribed"}
+
+
 # -------------------------------------------------------------------- freezes
 
 

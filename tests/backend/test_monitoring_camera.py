@@ -14,13 +14,10 @@ from sqlmodel import Session, func, select
 from backend.auth.models import User
 from backend.auth.sessions import COOKIE_NAME
 from backend.chain.models import utcnow
-from backend.crypto import seal
-from backend.kyc import service as kyc
-from backend.kyc.models import KycApplication
 from backend.monitoring import camera, rules
 from backend.monitoring.models import Alert, CameraFrame
 from tests.backend.sockets import receive_json
-from tests.faces import face
+from tests.faces import approve_with_selfie, face
 
 BLANK = "blank"
 
@@ -48,27 +45,7 @@ def verified(client, settings):
     def make(account, photo="obama.jpg"):
         with Session(client.app.state.engine) as session:
             user = session.exec(select(User).where(User.address == account.address)).first()
-            application = KycApplication(
-                account=account.address,
-                user_id=user.id,
-                status="approved",
-                created_at=1,
-                updated_at=1,
-                document_type="passport",
-                frame_count=3,
-                document_sha256="0" * 64,
-                document_number_sha256="0" * 64,
-                salt="0" * 64,
-                record_hash="0x" + "42" * 32,
-            )
-            session.add(application)
-            session.flush()
-            key_id, blob = seal(
-                face(photo), kyc.keyring(settings), settings.kyc_current_key_id, aad=kyc._aad(application, "selfie")
-            )
-            application.key_id, application.selfie_image, application.selfie_image_type = key_id, blob, "JPEG"
-            session.add(application)
-            session.commit()
+            approve_with_selfie(session, settings, user, photo)
 
     return make
 

@@ -234,6 +234,11 @@ def camera_browser(browser, tmp_path_factory):
     from tests.faces import MOVING_FRAMES, y4m_from_photos
 
     video = y4m_from_photos(tmp_path_factory.mktemp("camera") / "faces.y4m", MOVING_FRAMES)
+    yield from launched_with_camera(browser, video)
+
+
+def launched_with_camera(browser, video):
+    """Yields a Chromium whose camera plays `video` (y4m), closed afterwards."""
     args = [
         *CHROMIUM_ARGS,
         "--use-fake-device-for-media-stream",

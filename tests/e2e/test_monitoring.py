@@ -15,11 +15,8 @@ from sqlmodel import Session, create_engine, select
 
 from backend.auth.models import User
 from backend.config import Settings
-from backend.crypto import seal
-from backend.kyc import service as kyc
-from backend.kyc.models import KycApplication
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, ROOT
-from tests.faces import face, y4m_from_photos
+from tests.e2e.conftest import ROOT, launched_with_camera
+from tests.faces import approve_with_selfie, y4m_from_photos
 
 EN = json.loads((ROOT / "frontend" / "i18n" / "en.json").read_text())
 
@@ -44,15 +41,7 @@ def other_person_browser(browser, tmp_path_factory):
     """Chromium whose fake camera shows someone other than the verified trader, launched
     from the suite's one Playwright (see `camera_browser` in conftest)."""
     video = y4m_from_photos(tmp_path_factory.mktemp("camera") / "other.y4m", ["biden.jpg"])
-    args = [
-        *CHROMIUM_ARGS,
-        "--use-fake-device-for-media-stream",
-        "--use-fake-ui-for-media-stream",
-        f"--use-file-for-fake-video-capture={video}",
-    ]
-    camera = browser.browser_type.launch(executable_path=CHROMIUM, args=args)
-    yield camera
-    camera.close()
+    yield from launched_with_camera(browser, video)
 
 
 @pytest.fixture
@@ -84,27 +73,7 @@ def verify_face(backend_db: Path, address: str, photo: str) -> None:
             user = User(address=address)
             session.add(user)
             session.flush()
-        application = KycApplication(
-            account=address,
-            user_id=user.id,
-            status="approved",
-            created_at=1,
-            updated_at=1,
-            document_type="passport",
-            frame_count=3,
-            document_sha256="0" * 64,
-            document_number_sha256="0" * 64,
-            salt="0" * 64,
-            record_hash="0x" + "42" * 32,
-        )
-        session.add(application)
-        session.flush()
-        key_id, blob = seal(
-            face(photo), kyc.keyring(settings), settings.kyc_current_key_id, aad=kyc._aad(application, "selfie")
-        )
-        application.key_id, application.selfie_image, application.selfie_image_type = key_id, blob, "JPEG"
-        session.add(application)
-        session.commit()
+        approve_with_selfie(session, settings, user, photo)
     engine.dispose()
 
 
