@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 from eth_utils import keccak
 from playwright.sync_api import expect
@@ -165,22 +166,22 @@ def test_monitoring__arbitrator_sees_the_camera_thumbnails_of_a_dispute(
     expect(evidence).to_contain_text(EN["monitoring.verdict.mismatch"])
 
 
-def test_monitoring__nodes_panel_lists_the_local_relayer_node(
-    open_page, connect, backend, tmp_path, node_registry, other, relayer
-):
+def test_monitoring__nodes_panel_lists_the_local_relayer_node(open_page, connect, backend, manifest, tmp_path, other):
+    relayer = manifest["relayer"]  # account 9, admitted by the deploy
     grant(tmp_path / "sentinel.db", other.address, "monitor")
     mp = open_page(other).page
     mp.goto("/monitoring.html")
     connect(mp)
     panel = mp.get_by_test_id("nodes-panel")
-    quorum = EN["monitoring.nodes_quorum"].format(count=node_registry.authority_count(), quorum=node_registry.quorum())
+    network = httpx.get(f"{backend.url}/api/nodes/status", timeout=10).json()  # what the nodes page shows
+    quorum = EN["monitoring.nodes_quorum"].format(count=network["authority_count"], quorum=network["quorum"])
     expect(panel.get_by_test_id("nodes-quorum")).to_have_text(quorum)
 
-    # The deploy admitted account 9; no node agent runs in these journeys: never heard from.
-    row = panel.locator(f"[data-testid=node-row][data-address='{relayer.address}']")
+    # No node agent runs in these journeys: the relayer node was never heard from.
+    row = panel.locator(f"[data-testid=node-row][data-address='{relayer}']")
     expect(row).to_have_attribute("data-status", "active")
     expect(row).to_have_attribute("data-silent", "true")
-    expect(row).to_contain_text(f"{relayer.address[:6]}…{relayer.address[-4:]}")
+    expect(row).to_contain_text(f"{relayer[:6]}…{relayer[-4:]}")
     expect(row.get_by_test_id("node-status")).to_have_text(EN["monitoring.node_status.active"])
     expect(row.get_by_test_id("node-heartbeat")).to_have_text(
         f"{EN['monitoring.node_never']} · {EN['monitoring.node_silent']}"
