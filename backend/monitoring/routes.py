@@ -35,6 +35,7 @@ from backend.monitoring.schemas import (
     FreezeBody,
     IncidentPublic,
     KycPublic,
+    NodesPanel,
     NoteBody,
     ResolveBody,
     RulePublic,
@@ -222,6 +223,17 @@ def chain_panel(_staff: MonitorUser, session: SessionDep, chain: ChainDep, index
             for e in service.recent_escrow_events(session, limit=20)
         ],
     )
+
+
+@router.get(
+    "/nodes",
+    response_model=NodesPanel,
+    summary="Admitted nodes with their heartbeats and silence, the authorities and the quorum",
+)
+def nodes_panel(
+    _staff: MonitorUser, session: SessionDep, chain: ChainDep, settings: SettingsDep, center: CenterDep
+) -> NodesPanel:
+    return service.nodes_panel(session, chain=chain, settings=settings, config=center.config)
 
 
 # ------------------------------------------------------------------ live feed

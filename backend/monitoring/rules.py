@@ -214,12 +214,21 @@ def unauthorized_producer(*, block_number: int, producer: str | None, detail: st
     )
 
 
+def is_silent(*, last_heartbeat_ms: int | None, now_ms: int, config: RuleConfig) -> bool:
+    """No heartbeat for `node_silence_seconds` or more. A node never heard from is silent
+    too: the nodes panel says so, while `node_silent` alerts only on a heartbeat that
+    stopped (its key names that heartbeat)."""
+    if last_heartbeat_ms is None:
+        return True
+    return (now_ms - last_heartbeat_ms) / 1000 >= config.node_silence_seconds
+
+
 def node_silent(*, node: str, last_heartbeat_ms: int, now_ms: int, config: RuleConfig) -> Draft | None:
     """An admitted node whose last heartbeat is older than `node_silence_seconds`; once
     per silence (a new heartbeat and a new silence raise a new alert)."""
-    silent_for = (now_ms - last_heartbeat_ms) / 1000
-    if silent_for < config.node_silence_seconds:
+    if not is_silent(last_heartbeat_ms=last_heartbeat_ms, now_ms=now_ms, config=config):
         return None
+    silent_for = (now_ms - last_heartbeat_ms) / 1000
     return Draft(
         rule="node_silent",
         severity="critical",

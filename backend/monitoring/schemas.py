@@ -145,6 +145,24 @@ class ChainPanel(BaseModel):
     escrow_events: list[EscrowEventPublic]
 
 
+class NodeHealth(BaseModel):
+    address: str
+    endpoint: str | None
+    status: Literal["active", "revoked"]
+    last_heartbeat_ms: int | None = Field(description="when the platform last received its heartbeat; null: never")
+    heartbeat_age_seconds: float | None
+    silent: bool = Field(
+        description="active, and no heartbeat for monitoring_node_silence_seconds or more (node_silent's limit)"
+    )
+
+
+class NodesPanel(BaseModel):
+    authority_count: int
+    quorum: int
+    silence_seconds: int = Field(description="the node_silent rule's limit")
+    nodes: list[NodeHealth] = Field(description="every node ever admitted on NodeRegistry, active or revoked")
+
+
 # ------------------------------------------------------------------ camera
 
 

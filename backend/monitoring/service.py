@@ -1,5 +1,5 @@
 """Monitoring: storing alerts once, what staff do with them, account freezes, the chain
-panel, and the swept rules (refused blocks, silent nodes) and failed sign-ins."""
+and nodes panels, and the swept rules (refused blocks, silent nodes) and failed sign-ins."""
 
 import contextlib
 import time
@@ -10,11 +10,15 @@ from sqlalchemy import func, inspect, text
 from sqlmodel import Session, col, select
 
 from backend.auth.models import User
+from backend.chain.deps import ChainContext
 from backend.chain.models import ChainEvent, ChainIncident, IndexedBlock, utcnow
+from backend.config import Settings
 from backend.errors import DomainError
 from backend.kyc.models import KycAttestation
 from backend.monitoring import audit, rules
 from backend.monitoring.models import Alert, FailedSignIn, StaffAction
+from backend.monitoring.schemas import NodeHealth, NodesPanel
+from backend.nodes import service as nodes
 from backend.nodes.models import NodeRecord
 from backend.relay.service import order_parties
 from backend.validation import parse_address
@@ -250,6 +254,40 @@ def recent_escrow_events(session: Session, *, limit: int) -> list[ChainEvent]:
 
 def recent_incidents(session: Session, *, limit: int) -> list[ChainIncident]:
     return list(session.exec(select(ChainIncident).order_by(col(ChainIncident.id).desc()).limit(limit)).all())
+
+
+# -------------------------------------------------------------- nodes panel
+
+
+def nodes_panel(
+    session: Session, *, chain: ChainContext, settings: Settings, config: rules.RuleConfig, now_ms: int | None = None
+) -> NodesPanel:
+    """The nodes domain's network status, narrowed to the nodes ever admitted and judged
+    silent by the node_silent rule's own limit."""
+    status = nodes.network_status(session=session, chain=chain, settings=settings)
+    now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
+    listed = []
+    for node in status.nodes:
+        if node.state == "pending":  # a candidate waiting for quorum is the nodes page's business
+            continue
+        active = node.state == "admitted"
+        last = node.last_heartbeat_ms
+        listed.append(
+            NodeHealth(
+                address=node.address,
+                endpoint=node.endpoint,
+                status="active" if active else "revoked",
+                last_heartbeat_ms=last,
+                heartbeat_age_seconds=max(0, now_ms - last) / 1000 if last is not None else None,
+                silent=active and rules.is_silent(last_heartbeat_ms=last, now_ms=now_ms, config=config),
+            )
+        )
+    return NodesPanel(
+        authority_count=status.authority_count,
+        quorum=status.quorum,
+        silence_seconds=config.node_silence_seconds,
+        nodes=listed,
+    )
 
 
 # --------------------------------------------------------- chain event rules

@@ -2,6 +2,7 @@
 an indexer restart, a replay and a full re-index), the center's API and live feed, and
 account freezes."""
 
+import time
 from types import SimpleNamespace
 
 import pytest
@@ -17,7 +18,7 @@ from backend.config import Settings
 from backend.market.models import Ad, Order
 from backend.monitoring import rules
 from backend.monitoring.models import Alert, FailedSignIn, StaffAction
-from backend.nodes.models import NodeRecord
+from backend.nodes.models import NodeHeartbeat, NodeRecord
 from tests.backend.sockets import receive_json, session_cookie
 
 A = "0x" + "11" * 20
@@ -94,6 +95,13 @@ def test_rule_node_silent__after_the_silence_limit_once_per_heartbeat():
     assert rules.node_silent(node=A, last_heartbeat_ms=100_000, now_ms=159_000, config=config) is None
     draft = rules.node_silent(node=A, last_heartbeat_ms=100_000, now_ms=161_000, config=config)
     assert draft.key == f"node_silent:{A}:100000" and draft.subject_kind == "node"
+
+
+def test_rule_is_silent__the_node_silent_limit_and_never_heard():
+    config = rules.RuleConfig(node_silence_seconds=60)
+    assert not rules.is_silent(last_heartbeat_ms=100_000, now_ms=159_999, config=config)
+    assert rules.is_silent(last_heartbeat_ms=100_000, now_ms=160_000, config=config)
+    assert rules.is_silent(last_heartbeat_ms=None, now_ms=160_000, config=config)
 
 
 def test_rule_failed_sign_ins__at_the_count():
@@ -364,6 +372,34 @@ def test_center__rules_and_chain_panel(client, sync, monitor, create_ad):
     panel = client.get("/api/monitoring/chain", headers=monitor).json()
     assert panel["lag_blocks"] == 0 and panel["head"] == panel["indexed"]
     assert panel["escrow_events"][0]["name"] == "AdCreated"
+
+
+def test_center__nodes_panel(client, db, sync, monitor, login_as, buyer, relayer, settings):
+    sync()  # the relayer node admitted at deploy
+    url = "/api/monitoring/nodes"
+    refused = client.get(url, headers=login_as(buyer))
+    assert refused.status_code == 403 and refused.json()["detail"] == "requires role: monitor"
+    assert client.get(url).status_code == 401
+
+    panel = client.get(url, headers=monitor).json()
+    assert panel["authority_count"] >= panel["quorum"] >= 1
+    assert panel["silence_seconds"] == settings.monitoring_node_silence_seconds
+    (node,) = [n for n in panel["nodes"] if n["address"] == relayer.address]
+    # Admitted but never heard from: silent, with no age.
+    assert node["status"] == "active" and node["silent"] is True
+    assert node["last_heartbeat_ms"] is None and node["heartbeat_age_seconds"] is None
+
+    now = int(time.time() * 1000)
+    db.add(NodeHeartbeat(address=relayer.address, endpoint="http://127.0.0.1:8600", sent_ms=now, received_ms=now))
+    db.commit()
+    (node,) = [n for n in client.get(url, headers=monitor).json()["nodes"] if n["address"] == relayer.address]
+    assert node["silent"] is False and node["last_heartbeat_ms"] == now and node["heartbeat_age_seconds"] < 60
+
+    beat = db.get(NodeHeartbeat, relayer.address)
+    beat.received_ms = now - (settings.monitoring_node_silence_seconds + 5) * 1000
+    db.commit()
+    (node,) = [n for n in client.get(url, headers=monitor).json()["nodes"] if n["address"] == relayer.address]
+    assert node["silent"] is True and node["heartbeat_age_seconds"] >= settings.monitoring_node_silence_seconds + 5
 
 
 # ------------------------------------------------------------------ live feed

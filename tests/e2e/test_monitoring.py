@@ -1,6 +1,7 @@
 """Camera monitoring in the browser: Chromium's fake camera plays another person in front of
 a verified trader's open order; the monitor sees the mismatch alert arrive live,
-acknowledges it and freezes the account; the frozen trader's next order is refused in words."""
+acknowledges it and freezes the account; the frozen trader's next order is refused in words.
+And the center's nodes panel, in English and Chinese."""
 
 import json
 import os
@@ -8,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 from eth_utils import keccak
 from playwright.sync_api import expect
@@ -19,6 +21,7 @@ from tests.e2e.conftest import ROOT, launched_with_camera
 from tests.faces import approve_with_selfie, y4m_from_photos
 
 EN = json.loads((ROOT / "frontend" / "i18n" / "en.json").read_text())
+ZH = json.loads((ROOT / "frontend" / "i18n" / "zh-CN.json").read_text())
 
 
 @pytest.fixture
@@ -161,3 +164,30 @@ def test_monitoring__arbitrator_sees_the_camera_thumbnails_of_a_dispute(
     expect(evidence.locator("img").first).to_be_visible(timeout=20_000)
     assert evidence.locator("img").first.evaluate("img => img.naturalWidth") > 0
     expect(evidence).to_contain_text(EN["monitoring.verdict.mismatch"])
+
+
+def test_monitoring__nodes_panel_lists_the_local_relayer_node(open_page, connect, backend, manifest, tmp_path, other):
+    relayer = manifest["relayer"]  # account 9, admitted by the deploy
+    grant(tmp_path / "sentinel.db", other.address, "monitor")
+    mp = open_page(other).page
+    mp.goto("/monitoring.html")
+    connect(mp)
+    panel = mp.get_by_test_id("nodes-panel")
+    network = httpx.get(f"{backend.url}/api/nodes/status", timeout=10).json()  # what the nodes page shows
+    quorum = EN["monitoring.nodes_quorum"].format(count=network["authority_count"], quorum=network["quorum"])
+    expect(panel.get_by_test_id("nodes-quorum")).to_have_text(quorum)
+
+    # No node agent runs in these journeys: the relayer node was never heard from.
+    row = panel.locator(f"[data-testid=node-row][data-address='{relayer}']")
+    expect(row).to_have_attribute("data-status", "active")
+    expect(row).to_have_attribute("data-silent", "true")
+    expect(row).to_contain_text(f"{relayer[:6]}…{relayer[-4:]}")
+    expect(row.get_by_test_id("node-status")).to_have_text(EN["monitoring.node_status.active"])
+    expect(row.get_by_test_id("node-heartbeat")).to_have_text(
+        f"{EN['monitoring.node_never']} · {EN['monitoring.node_silent']}"
+    )
+
+    mp.get_by_test_id("lang-switch").select_option("zh-CN")
+    expect(mp.locator("#nodes").locator("..").locator("h2")).to_have_text(ZH["monitoring.nodes_title"])
+    # The panel's own rows follow at its next refresh.
+    expect(row.get_by_test_id("node-status")).to_have_text(ZH["monitoring.node_status.active"])

@@ -1,9 +1,10 @@
 // @ts-nocheck: written beside the typed api() and not yet converted to its checked paths (follow-up).
 // Monitoring center (role monitor; admins too): alerts with filters and a live feed,
-// acknowledge / assign / resolve with a note, account freezes, camera sessions, the chain.
+// acknowledge / assign / resolve with a note, account freezes, camera sessions, the chain
+// and the admitted nodes.
 
 import { ApiError, api, getSession, setSession, wsUrl } from "../api.js";
-import { formatTime, shortAddress } from "../format.js";
+import { formatDuration, formatTime, shortAddress } from "../format.js";
 import { hasKey, t } from "../i18n.js";
 import { boot } from "../shell.js";
 import { el, errorBox } from "../ui.js";
@@ -251,6 +252,43 @@ async function loadChain() {
   }
 }
 
+// -------------------------------------------------------------------- nodes
+
+function heartbeat(node) {
+  const age = node.heartbeat_age_seconds === null ? t("monitoring.node_never") : t("monitoring.node_ago", { age: formatDuration(node.heartbeat_age_seconds) });
+  return el("td", { class: node.silent ? "cam-mismatch" : "", "data-testid": "node-heartbeat" }, age, node.silent ? ` · ${t("monitoring.node_silent")}` : "");
+}
+
+async function loadNodes() {
+  try {
+    const n = await api("/monitoring/nodes");
+    const table = n.nodes.length
+      ? el(
+          "table",
+          { class: "mon-table" },
+          el("tr", {}, ["node", "endpoint", "status", "heartbeat"].map((k) => el("th", {}, t(`monitoring.node.${k}`)))),
+          n.nodes.map((node) =>
+            el(
+              "tr",
+              { "data-testid": "node-row", "data-address": node.address, "data-status": node.status, "data-silent": String(node.silent) },
+              el("td", { class: "mono", title: node.address }, el("a", { href: `explorer.html?q=${node.address}` }, shortAddress(node.address))),
+              el("td", { class: "mono small" }, node.endpoint || "—"),
+              el("td", { "data-testid": "node-status" }, t(`monitoring.node_status.${node.status}`)),
+              heartbeat(node),
+            ),
+          ),
+        )
+      : el("div", { class: "small muted", "data-testid": "nodes-empty" }, t("monitoring.no_nodes"));
+    $("nodes").replaceChildren(
+      el("div", { class: "small", "data-testid": "nodes-quorum" }, t("monitoring.nodes_quorum", { count: n.authority_count, quorum: n.quorum })),
+      table,
+      el("div", { class: "small muted" }, t("monitoring.nodes_silence", { duration: formatDuration(n.silence_seconds) })),
+    );
+  } catch (err) {
+    $("nodes").replaceChildren(errorBox(err));
+  }
+}
+
 // --------------------------------------------------------------------- feed
 
 function setLive(on) {
@@ -276,6 +314,8 @@ function connect() {
         state.alerts.set(message.alert.id, message.alert);
         renderAlerts();
         if (state.account && message.alert.address === state.account.address) lookUp(state.account.address);
+        // A node alert (a silence) shows in the panel at once, not at the next tick.
+        if (message.alert.subject_kind === "node") loadNodes();
       } else if (message.type === "camera") {
         state.cameras.set(`${message.session.order_id}:${message.session.address}`, message.session);
         renderCameras();
@@ -306,8 +346,11 @@ async function start() {
   const cameras = await api("/monitoring/camera/sessions");
   for (const c of cameras) state.cameras.set(`${c.order_id}:${c.address}`, c);
   renderCameras();
-  await loadChain();
-  setInterval(loadChain, 5000);
+  await Promise.all([loadChain(), loadNodes()]);
+  setInterval(() => {
+    loadChain();
+    loadNodes();
+  }, 5000);
 }
 
 async function main() {
