@@ -1,4 +1,3 @@
-// @ts-nocheck: written beside the typed api() and not yet converted to its checked paths (follow-up).
 // A seller's payment details, managed on "My ads": where buyers pay for each method.
 // Sealed at rest by the backend; a new ad's terms hash commits to the current ones.
 
@@ -9,11 +8,18 @@ import { requireSession } from "./shell.js";
 import { el, errorBox } from "./ui.js";
 import { signedIn } from "./wallet.js";
 
+/** @typedef {import("../../types/api").Schemas} Schemas */
+
+/** @type {(keyof Schemas["DetailFields"])[]} */
 const FIELDS = ["bank_name", "holder", "account", "card_or_wallet", "note"];
 const DESK_BIT = 6;
 
 export function mountPaymentDetails(box) {
-  const state = { items: [], error: null };
+  const state = {
+    /** @type {Schemas["DetailPublic"][]} */
+    items: [],
+    error: null,
+  };
 
   async function load() {
     if (!signedIn()) {
@@ -55,7 +61,7 @@ export function mountPaymentDetails(box) {
     f.addEventListener("submit", async (event) => {
       event.preventDefault();
       const data = new FormData(f);
-      const fields = Object.fromEntries(FIELDS.map((name) => [name, String(data.get(name) || "").trim()]));
+      const fields = /** @type {Schemas["DetailFields"]} */ (Object.fromEntries(FIELDS.map((name) => [name, String(data.get(name) || "").trim()])));
       try {
         await api("/payments/details", { method: "POST", body: { method: Number(data.get("method")), label: String(data.get("label") || ""), fields } });
         await load();
@@ -69,7 +75,7 @@ export function mountPaymentDetails(box) {
 
   async function retire(id) {
     try {
-      await api(`/payments/details/${id}`, { method: "DELETE" });
+      await api("/payments/details/{detail_id}", { method: "DELETE", params: { detail_id: id } });
     } catch (err) {
       state.error = err;
     }

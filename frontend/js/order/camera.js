@@ -1,4 +1,3 @@
-// @ts-nocheck: written beside the typed api() and not yet converted to its checked paths (follow-up).
 // Camera monitoring on the order page: while the signed-in trader's order is open, the
 // camera (asked for once) sends a small 320 x 240 JPEG every few seconds; the backend
 // matches it against the trader's verified KYC face. The desk's policy (required /
@@ -7,6 +6,8 @@
 import { api, getSession } from "../api.js";
 import { t } from "../i18n.js";
 import { el } from "../ui.js";
+
+/** @typedef {import("../../../types/api").Schemas} Schemas */
 
 const ENDED = new Set(["RELEASED", "CANCELLED", "RESOLVED"]);
 
@@ -17,9 +18,11 @@ const ENDED = new Set(["RELEASED", "CANCELLED", "RESOLVED"]);
  */
 export function orderCamera(orderId, { section, onChange = () => {} }) {
   const cam = {
-    policy: null, // from /monitoring/camera/policy
+    /** @type {Schemas["CameraPolicy"] | null} from /monitoring/camera/policy */
+    policy: null,
     status: "idle", // idle | asking | on | refused | unavailable | ended
     reason: "",
+    /** @type {Schemas["FrameResult"] | null} the last frame's */
     verdict: null,
     stream: null,
     timer: null,
@@ -28,7 +31,8 @@ export function orderCamera(orderId, { section, onChange = () => {} }) {
     started: false,
     sending: false,
     trader: false,
-    evidenceFrames: null, // the arbitrator's view of a disputed order's frames
+    /** @type {Schemas["CameraFramePublic"][] | null} the arbitrator's view of a disputed order's frames */
+    evidenceFrames: null,
     evidenceAsked: false,
   };
 
@@ -48,9 +52,10 @@ export function orderCamera(orderId, { section, onChange = () => {} }) {
     if (changed) onChange();
   }
 
+  /** @param {Schemas["CameraReport"]["camera"]} camera */
   async function report(camera) {
     try {
-      await api(`/monitoring/camera/${orderId}/status`, { method: "POST", body: { camera } });
+      await api("/monitoring/camera/{order_id}/status", { method: "POST", params: { order_id: orderId }, body: { camera } });
     } catch {
       // the status is informative; the frames are what counts
     }
@@ -186,7 +191,7 @@ export function orderCamera(orderId, { section, onChange = () => {} }) {
       if (order && !cam.trader && getSession() && ["DISPUTED", "RESOLVED"].includes(order.status) && !cam.evidenceAsked) {
         // The arbitrator of a dispute (or staff) sees the traders' camera thumbnails.
         cam.evidenceAsked = true;
-        api(`/monitoring/camera/${orderId}/frames`)
+        api("/monitoring/camera/{order_id}/frames", { params: { order_id: orderId } })
           .then((frames) => {
             cam.evidenceFrames = frames;
             render();
@@ -205,7 +210,7 @@ export function orderCamera(orderId, { section, onChange = () => {} }) {
     },
     async disputeEvidence() {
       try {
-        const evidence = await api(`/monitoring/camera/${orderId}/evidence`);
+        const evidence = await api("/monitoring/camera/{order_id}/evidence", { params: { order_id: orderId } });
         return evidence.frames > 0 ? evidence.dispute_evidence : null;
       } catch {
         return null;

@@ -1,4 +1,3 @@
-// @ts-nocheck: written beside the typed api() and not yet converted to its checked paths (follow-up).
 // The order page's payment step. The buyer sees where to pay (the seller's details, the
 // exact amount and the reference to write, each with a copy button), pays by bank and
 // marks paid with a proof (its record hash is the payment_ref), or pays from the desk
@@ -12,6 +11,8 @@ import { fiatDigits, formatFiat, formatTime } from "../format.js";
 import { t } from "../i18n.js";
 import { el, errorBox } from "../ui.js";
 
+/** @typedef {import("../../../types/api").Schemas} Schemas */
+
 export const DESK_BALANCE_BIT = 6n;
 
 /**
@@ -20,7 +21,20 @@ export const DESK_BALANCE_BIT = 6n;
  */
 export function mountPayment(hooks) {
   const card = document.getElementById("payment-card");
-  const data = { key: null, details: null, desk: null, balance: null, proofs: null, error: null, busy: false, note: "" };
+  const data = {
+    key: null,
+    /** @type {Schemas["OrderDetails"] | null} where the buyer pays */
+    details: null,
+    /** @type {Schemas["DeskPayment"] | null} the order's desk transfer, if any */
+    desk: null,
+    /** @type {Schemas["AccountPublic"] | null} the buyer's desk account in the order's fiat */
+    balance: null,
+    /** @type {Schemas["ProofPublic"][] | null} */
+    proofs: null,
+    error: null,
+    busy: false,
+    note: "",
+  };
 
   function acceptsDesk() {
     const ad = hooks.ad();
@@ -36,13 +50,13 @@ export function mountPayment(hooks) {
     const jobs = [];
     if (role === "buyer" && ["OPEN", "PAID"].includes(order.status)) {
       jobs.push(
-        api(`/payments/orders/${hooks.orderId}/details`)
+        api("/payments/orders/{order_id}/details", { params: { order_id: hooks.orderId } })
           .then((d) => (data.details = d))
           .catch((err) => (data.error = err)),
       );
     }
     if (acceptsDesk()) {
-      jobs.push(api(`/ledger/orders/${hooks.orderId}`).then((d) => (data.desk = d)).catch(() => null));
+      jobs.push(api("/ledger/orders/{order_id}", { params: { order_id: hooks.orderId } }).then((d) => (data.desk = d)).catch(() => null));
       if (role === "buyer") {
         jobs.push(
           api("/ledger/accounts")
@@ -51,7 +65,7 @@ export function mountPayment(hooks) {
         );
       }
     }
-    jobs.push(api(`/payments/orders/${hooks.orderId}/proofs`).then((p) => (data.proofs = p)).catch(() => null));
+    jobs.push(api("/payments/orders/{order_id}/proofs", { params: { order_id: hooks.orderId } }).then((p) => (data.proofs = p)).catch(() => null));
     await Promise.all(jobs);
   }
 
@@ -131,6 +145,11 @@ export function mountPayment(hooks) {
     return el("div", {}, el("h3", {}, t("payment.paid_by_bank")), el("p", { class: "small muted" }, t("payment.proof_note")), form);
   }
 
+  /**
+   * POST the proof (multipart: api() sends JSON only).
+   * @param {FormData} body
+   * @returns {Promise<Schemas["ProofPublic"]>}
+   */
   async function upload(body) {
     const headers = { Accept: "application/json" };
     const session = getSession();
@@ -177,7 +196,7 @@ export function mountPayment(hooks) {
 
   async function payFromDesk() {
     await act(async () => {
-      const paid = await api(`/ledger/orders/${hooks.orderId}/pay`, { method: "POST" });
+      const paid = await api("/ledger/orders/{order_id}/pay", { method: "POST", params: { order_id: hooks.orderId } });
       data.desk = paid;
       data.note = t("payment.desk_paid_note");
       paint();

@@ -1,4 +1,3 @@
-// @ts-nocheck: written beside the typed api() and not yet converted to its checked paths (follow-up).
 // My desk balance: balances per currency, history with the running balance, top-up and
 // withdrawal through the sandbox bank; for staff, the books' check and every account.
 
@@ -9,8 +8,14 @@ import { boot, requireSession } from "../shell.js";
 import { el, errorBox, loadingState } from "../ui.js";
 import { onWalletChange, signedIn } from "../wallet.js";
 
+/** @typedef {import("../../../types/api").Schemas} Schemas */
+
 const $ = (id) => document.getElementById(id);
-const state = { accounts: [], currency: null };
+const state = {
+  /** @type {Schemas["AccountPublic"][]} */
+  accounts: [],
+  currency: null,
+};
 
 function owner(value) {
   if (value === "system:bank") return t("ledger.bank");
@@ -22,6 +27,10 @@ function newKey() {
   return crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(36).slice(2)}`;
 }
 
+/**
+ * @param {Schemas["AccountPublic"][]} accounts
+ * @param {{withOwner?: boolean, onPick?: ((a: Schemas["AccountPublic"]) => void) | null}} [options]
+ */
 function balanceTable(accounts, { withOwner = false, onPick = null } = {}) {
   if (!accounts.length) return el("div", { class: "state state-empty", "data-testid": "empty" }, t("ledger.no_accounts"));
   const head = ["ledger.currency", "ledger.balance", "ledger.held", "ledger.incoming", "ledger.available"];
@@ -49,6 +58,7 @@ function balanceTable(accounts, { withOwner = false, onPick = null } = {}) {
   );
 }
 
+/** @param {Schemas["History"]} history */
 function historyTable(history) {
   if (!history.entries.length) return el("div", { class: "state state-empty" }, t("ledger.no_history"));
   const currency = history.account.currency;
@@ -122,7 +132,7 @@ async function load() {
 
 async function bank(event) {
   event.preventDefault();
-  const form = $("bank-form");
+  const form = /** @type {HTMLFormElement} */ ($("bank-form"));
   const action = event.submitter?.name === "withdraw" ? "withdraw" : "topup";
   $("bank-error").textContent = "";
   $("bank-done").textContent = "";
@@ -176,7 +186,7 @@ async function loadAdmin() {
     balanceTable(accounts, {
       withOwner: true,
       onPick: async (a) => {
-        const history = await api(`/ledger/admin/accounts/${a.id}/history`);
+        const history = await api("/ledger/admin/accounts/{account_id}/history", { params: { account_id: a.id } });
         $("admin-history").replaceChildren(el("h3", {}, `${owner(a.owner)} · ${a.currency}`), historyTable(history));
       },
     }),
@@ -187,7 +197,7 @@ async function main() {
   await boot("account");
   $("bank-form").addEventListener("submit", bank);
   $("history-currency").addEventListener("change", (e) => {
-    state.currency = e.target.value;
+    state.currency = /** @type {HTMLSelectElement} */ (e.target).value;
     loadHistory();
   });
   window.addEventListener("sentinel:lang", load);

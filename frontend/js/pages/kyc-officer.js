@@ -1,4 +1,3 @@
-// @ts-nocheck: written beside the typed api() and not yet converted to its checked paths (follow-up).
 // The KYC officer console: the queue, an application's photos side by side with the
 // distance and liveness figures and the account's history; approve (on chain), reject,
 // revoke. Admins also see the audit log and can check its hash chain.
@@ -10,7 +9,18 @@ import { boot, requireSession } from "../shell.js";
 import { el, errorBox, explorerLink, loadingState } from "../ui.js";
 import { onWalletChange, signedIn } from "../wallet.js";
 
-const state = { roles: [], queue: [], selected: null, detail: null, images: {} };
+/** @typedef {import("../../../types/api").Schemas} Schemas */
+
+const state = {
+  /** @type {string[]} */
+  roles: [],
+  /** @type {Schemas["ApplicationSummary"][]} */
+  queue: [],
+  selected: null,
+  /** @type {Schemas["ApplicationDetail"] | null} */
+  detail: null,
+  images: {},
+};
 const $ = (id) => document.getElementById(id);
 const isOfficer = () => state.roles.some((r) => r === "kyc_officer" || r === "admin");
 
@@ -36,7 +46,7 @@ async function loadQueue() {
   const box = $("queue");
   box.replaceChildren(loadingState());
   try {
-    const status = new FormData($("queue-filters")).get("status");
+    const status = /** @type {Schemas["ApplicationSummary"]["status"]} */ (new FormData(/** @type {HTMLFormElement} */ ($("queue-filters"))).get("status"));
     state.queue = (await api("/kyc/officer/queue", { query: { status, limit: 100 } })).items;
   } catch (err) {
     box.replaceChildren(errorBox(err, { retry: loadQueue }));
@@ -53,6 +63,7 @@ function verdict(match) {
   return match ? t(`kycofficer.match.${match}`) : "—";
 }
 
+/** @param {Schemas["ApplicationSummary"]} row */
 function queueRow(row) {
   return el(
     "button",
@@ -78,7 +89,7 @@ async function select(id) {
   const box = $("detail");
   box.replaceChildren(loadingState());
   try {
-    state.detail = await api(`/kyc/officer/applications/${id}`);
+    state.detail = await api("/kyc/officer/applications/{application_id}", { params: { application_id: id } });
     Object.values(state.images).forEach((url) => url && URL.revokeObjectURL(url));
     state.images = { document: await image(id, "document"), selfie: await image(id, "selfie") };
   } catch (err) {
@@ -139,6 +150,7 @@ function renderDetail() {
   );
 }
 
+/** @param {Schemas["ApplicationDetail"]} d */
 function actions(d, result) {
   if (d.status === "submitted") {
     const level = el("select", { "data-testid": "kyc-level", style: "width:auto" }, [1, 2, 3].map((n) => el("option", { value: n }, t(`kycofficer.level.${n}`))));
@@ -161,11 +173,15 @@ function actions(d, result) {
   return el("div");
 }
 
+/**
+ * @param {"approve" | "reject" | "revoke"} action
+ * @param {Schemas["ApproveRequest"] | Schemas["ReasonRequest"]} body the action's
+ */
 async function decide(button, result, action, body) {
   button.disabled = true;
   result.replaceChildren(el("div", { class: "tx", "data-testid": "kyc-decision-pending" }, el("span", { class: "spinner" }), t(`kycofficer.sending.${action}`)));
   try {
-    state.detail = await api(`/kyc/officer/applications/${state.selected}/${action}`, { method: "POST", body });
+    state.detail = await api(`/kyc/officer/applications/{application_id}/${action}`, { method: "POST", params: { application_id: state.selected }, body });
   } catch (err) {
     button.disabled = false;
     result.replaceChildren(el("div", { class: "field-error", role: "alert", "data-testid": "kyc-decision-error" }, err.message));

@@ -1,4 +1,3 @@
-// @ts-nocheck: written beside the typed api() and not yet converted to its checked paths (follow-up).
 // KYC for the signed-in wallet: document photo, selfie frames from the camera with
 // guidance, and the application's status live (notification push, polling as fallback).
 
@@ -9,13 +8,16 @@ import { boot, requireSession } from "../shell.js";
 import { el, errorBox } from "../ui.js";
 import { onWalletChange, signedIn } from "../wallet.js";
 
+/** @typedef {import("../../../types/api").Schemas} Schemas */
+
 const FRAME_COUNT = 5;
 const FRAME_INTERVAL_MS = 700;
 const PROMPTS = ["look", "blink", "turn_left", "turn_right", "look"];
 const POLL_MS = 2000;
 
 const state = {
-  me: null, // GET /kyc/me
+  /** @type {Partial<Schemas["MyKyc"]> | null} GET /kyc/me; only its application after a push or a submit before it loaded */
+  me: null,
   frames: [], // Blobs
   documentBlob: null, // from the camera (a file input wins when both are set)
   stream: null,
@@ -24,8 +26,10 @@ const state = {
   sending: false,
 };
 
-const $ = (id) => document.getElementById(id);
+// The page's own elements (kyc.html): the video, the progress bar, the form and its fields.
+const $ = /** @type {(id: string) => any} */ ((id) => document.getElementById(id));
 
+/** @param {Schemas["ApplicationPublic"]} application */
 function reasonText(application) {
   if (!application.reason_code && !application.reason) return null;
   const key = `kyc.reason.${application.reason_code}`;

@@ -1,4 +1,3 @@
-// @ts-nocheck: written beside the typed api() and not yet converted to its checked paths (follow-up).
 // Monitoring center (role monitor; admins too): alerts with filters and a live feed,
 // acknowledge / assign / resolve with a note, account freezes, camera sessions, the chain
 // and the admitted nodes.
@@ -9,20 +8,30 @@ import { hasKey, t } from "../i18n.js";
 import { boot } from "../shell.js";
 import { el, errorBox } from "../ui.js";
 
+/** @typedef {import("../../../types/api").Schemas} Schemas */
+/** @typedef {import("../../../types/api").QueryOf<"/monitoring/alerts">} AlertQuery */
+
 const state = {
-  alerts: new Map(), // id -> alert
+  /** @type {Map<number, Schemas["AlertPublic"]>} id -> alert */
+  alerts: new Map(),
   fresh: new Set(), // ids that arrived live, highlighted once
-  cameras: new Map(), // "order:address" -> session
+  /** @type {Map<string, Schemas["CameraSessionPublic"]>} "order:address" -> session */
+  cameras: new Map(),
+  /** @type {Schemas["StaffPublic"][]} */
   staff: [],
+  /** @type {Schemas["RulePublic"][]} */
   rules: [],
+  /** @type {{status: AlertQuery["status"] | "", severity: AlertQuery["severity"] | "", rule: string, address: string}} "" for any */
   filters: { status: "unresolved", severity: "", rule: "", address: "" },
-  account: null, // standing of the account looked up
+  /** @type {Schemas["AccountStanding"] | null} standing of the account looked up */
+  account: null,
   accountError: null,
   socket: null,
   live: false,
 };
 
-const $ = (id) => document.getElementById(id);
+// The page's own elements (monitoring.html), forms and their fields among them.
+const $ = /** @type {(id: string) => any} */ ((id) => document.getElementById(id));
 
 function ruleName(rule) {
   const key = `monitoring.rule.${rule}`;
@@ -47,14 +56,18 @@ function matches(alert) {
 
 async function loadAlerts() {
   const f = state.filters;
-  const page = await api("/monitoring/alerts", { query: { status: f.status, severity: f.severity, rule: f.rule, address: f.address, limit: 200 } });
+  const page = await api("/monitoring/alerts", { query: { status: f.status || undefined, severity: f.severity || undefined, rule: f.rule, address: f.address, limit: 200 } });
   state.alerts = new Map(page.items.map((a) => [a.id, a]));
   renderAlerts();
 }
 
+/**
+ * @param {"acknowledge" | "assign" | "resolve"} path
+ * @param {Schemas["NoteBody"] | Schemas["AssignBody"] | Schemas["ResolveBody"]} body the action's
+ */
 async function act(alertId, path, body) {
   try {
-    const updated = await api(`/monitoring/alerts/${alertId}/${path}`, { method: "POST", body });
+    const updated = await api(`/monitoring/alerts/{alert_id}/${path}`, { method: "POST", params: { alert_id: alertId }, body });
     state.alerts.set(updated.id, updated);
     renderAlerts();
   } catch (err) {
@@ -143,7 +156,7 @@ async function lookUp(address) {
   $("account-form").elements.address.value = address;
   state.accountError = null;
   try {
-    state.account = await api(`/monitoring/accounts/${address}`);
+    state.account = await api("/monitoring/accounts/{address}", { params: { address } });
   } catch (err) {
     state.account = null;
     state.accountError = err;
@@ -155,7 +168,7 @@ async function lookUp(address) {
 async function setFrozen(frozen, note) {
   const address = state.account.address;
   try {
-    state.account = await api(`/monitoring/accounts/${address}/${frozen ? "freeze" : "unfreeze"}`, { method: "POST", body: { note } });
+    state.account = await api(`/monitoring/accounts/{address}/${frozen ? "freeze" : "unfreeze"}`, { method: "POST", params: { address }, body: { note } });
     state.accountError = null;
   } catch (err) {
     state.accountError = err;

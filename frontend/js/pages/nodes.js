@@ -1,4 +1,3 @@
-// @ts-nocheck: written beside the typed api() and not yet converted to its checked paths (follow-up).
 // Node status: authorities and quorum, nodes with their state, endpoint, last heartbeat and
 // hardware, the proposals in flight and the admission history with its reasons. Admins
 // start a revocation here, and approve proposals with the authority keys the backend holds.
@@ -10,14 +9,25 @@ import { boot } from "../shell.js";
 import { el, errorBox, explorerLink, loadingState } from "../ui.js";
 import { signedIn } from "../wallet.js";
 
+/** @typedef {import("../../../types/api").Schemas} Schemas */
+/** @typedef {Schemas["NetworkStatus"]} NetworkStatus */
+
 const REFRESH_MS = 5000;
-const state = { data: null, error: null, admin: false, busy: false, message: null };
+const state = {
+  /** @type {NetworkStatus | null} */
+  data: null,
+  error: null,
+  admin: false,
+  busy: false,
+  message: null,
+};
 
 function ago(ms) {
   if (!ms) return t("nodes.never");
   return t("nodes.seconds_ago", { n: Math.max(0, Math.round((Date.now() - ms) / 1000)) });
 }
 
+/** @param {Schemas["HardwareReport"] | null} hw a node's last report (the schema keeps it as a plain object) */
 function hardwareText(hw) {
   if (!hw) return "—";
   const gpu = hw.gpus?.length ? hw.gpus.map((g) => g.name).join(", ") : t("nodes.no_gpu");
@@ -44,6 +54,7 @@ async function act(run) {
   await load();
 }
 
+/** @param {NetworkStatus["nodes"][number]} node */
 function revokeForm(node) {
   const input = el("input", { name: "reason", maxlength: "128", required: true, "data-testid": "revoke-reason", placeholder: t("nodes.reason") });
   const form = el(
@@ -54,11 +65,12 @@ function revokeForm(node) {
   );
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    act(() => api(`/nodes/${node.address}/revocations`, { method: "POST", body: { reason: input.value.trim() } }));
+    act(() => api("/nodes/{node}/revocations", { method: "POST", params: { node: node.address }, body: { reason: input.value.trim() } }));
   });
   return form;
 }
 
+/** @param {NetworkStatus} d */
 function authoritiesCard(d) {
   return el(
     "section",
@@ -76,6 +88,7 @@ function authoritiesCard(d) {
   );
 }
 
+/** @param {NetworkStatus} d */
 function nodesCard(d) {
   const rows = d.nodes.map((n) =>
     el(
@@ -85,7 +98,7 @@ function nodesCard(d) {
       el("td", {}, el("span", { class: `badge badge-node-${n.state}` }, t(`nodes.state.${n.state}`)), n.revoked_reason ? el("div", { class: "small muted" }, n.revoked_reason) : null),
       el("td", { class: "mono small" }, n.endpoint || "—"),
       el("td", { "data-testid": "heartbeat" }, ago(n.last_heartbeat_ms)),
-      el("td", { class: "small" }, hardwareText(n.hardware)),
+      el("td", { class: "small" }, hardwareText(/** @type {Schemas["HardwareReport"] | null} */ (n.hardware))),
       el("td", {}, String(n.relayed)),
       state.admin ? el("td", {}, n.state === "admitted" ? revokeForm(n) : null) : null,
     ),
@@ -109,6 +122,7 @@ function nodesCard(d) {
   );
 }
 
+/** @param {NetworkStatus} d */
 function proposalsCard(d) {
   const held = d.authorities.filter((a) => a.held_here).map((a) => a.address);
   const rows = d.proposals.map((p) => {
@@ -128,7 +142,7 @@ function proposalsCard(d) {
         approvers.map((a) =>
           el(
             "button",
-            { class: "btn btn-small", type: "button", disabled: state.busy, "data-testid": "approve", "data-authority": a, onclick: () => act(() => api(`/nodes/proposals/${p.id}/approvals`, { method: "POST", body: { authority: a } })) },
+            { class: "btn btn-small", type: "button", disabled: state.busy, "data-testid": "approve", "data-authority": a, onclick: () => act(() => api("/nodes/proposals/{proposal_id}/approvals", { method: "POST", params: { proposal_id: p.id }, body: { authority: a } })) },
             t("nodes.approve_as", { authority: shortAddress(a) }),
           ),
         ),
@@ -143,6 +157,7 @@ function proposalsCard(d) {
   );
 }
 
+/** @param {NetworkStatus} d */
 function admissionsCard(d) {
   const rows = d.admissions.map((a) =>
     el(
