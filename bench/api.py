@@ -53,8 +53,10 @@ def create_ads(traffic: Traffic, count: int) -> None:
             methods=1 << (n % 4),
         )
         calls.append((sellers[n % 4], traffic.escrow.functions.create_ad(*args)))
-    for i in range(0, len(calls), 250):
-        traffic.send_batch(calls[i : i + 250])
+    # One block per batch: 60 transactions of 400k gas stay inside Anvil's 30M block gas limit
+    # (more would be left pending and never reach the backend).
+    for i in range(0, len(calls), 60):
+        traffic.send_batch(calls[i : i + 60])
     traffic.automine(True)
 
 
@@ -155,7 +157,8 @@ def main():
                     pass
                 time.sleep(0.5)
             else:
-                raise SystemExit("the backend did not index the ads in time")
+                status = httpx.get(f"{base}/api/chain/status").text
+                raise SystemExit(f"the backend did not index the ads in time: {status}")
             wrk(base, 5, 2, unique=False)  # warm-up
             results = {
                 f"{len(QUERIES)} query shapes, repeated": wrk(base, args.clients, args.seconds, unique=False),
