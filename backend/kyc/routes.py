@@ -65,7 +65,7 @@ def _push(hub: NotificationHub, application: KycApplication) -> None:
 
 
 async def _process(
-    application_id: RowId,
+    application_id: int,
     document: bytes,
     frames: list[bytes],
     settings: Settings,

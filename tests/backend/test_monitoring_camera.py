@@ -12,11 +12,10 @@ from PIL import Image, ImageOps
 from sqlmodel import Session, func, select
 
 from backend.auth.models import User
-from backend.auth.sessions import COOKIE_NAME
 from backend.chain.models import utcnow
 from backend.monitoring import camera, rules
 from backend.monitoring.models import Alert, CameraFrame
-from tests.backend.sockets import receive_json
+from tests.backend.sockets import receive_json, session_cookie
 from tests.faces import approve_with_selfie, face
 
 BLANK = "blank"
@@ -252,8 +251,8 @@ def test_camera__rules_each():
 
 def test_camera__feed_shows_the_session_and_the_alert(client, trade, login_as, other):
     order_id, headers = trade
-    token = login_as(other, roles=("monitor",))["Authorization"].removeprefix("Bearer ")
-    with client.websocket_connect("/api/monitoring/ws", headers={"cookie": f"{COOKIE_NAME}={token}"}) as ws:
+    monitor = login_as(other, roles=("monitor",))
+    with client.websocket_connect("/api/monitoring/ws", headers=session_cookie(monitor)) as ws:
         assert receive_json(ws) == {"type": "subscribed"}
         send(client, order_id, headers, frame("two_people.jpg"))
         messages = [receive_json(ws), receive_json(ws)]
