@@ -27,7 +27,7 @@ from backend.chain.models import ChainIncident, IndexedBlock
 from backend.crypto import new_key
 from backend.main import create_app
 from backend.nodes import challenge as work
-from backend.nodes.models import NodeAdmission
+from backend.nodes.models import NodeAdmission, NodeHeartbeat
 from scripts.node_agent import load_or_create_key
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -548,28 +548,27 @@ def test_agent__admitted_end_to_end_and_relays(
 def test_agent__killed_node_fails_over_to_another(
     server, start_agent, chain, node_registry, create_ad, open_order, buyer
 ):
-    # Whichever node the desk picks first (the freshest heartbeat, which load can reorder)
-    # is killed; the next relay must go through the other one.
-    agents = [start_agent("node-a", heartbeat_seconds=0.3), start_agent("node-b", heartbeat_seconds=20)]
-    for agent in agents:
+    # The desk tries the freshest heartbeat first. node-a beats every 0.3 s, node-b once
+    # (its next beat would come after this test), so once node-a is killed its last beat is
+    # still the freshest: the desk tries the dead node first and must fail over to node-b.
+    killed, survivor = start_agent("node-a", heartbeat_seconds=0.3), start_agent("node-b", heartbeat_seconds=25)
+    for agent in (killed, survivor):
         wait_live(server, node_registry, agent)
     ad_id = create_ad()
     first, second = open_order(ad_id, 50 * UNIT), open_order(ad_id, 50 * UNIT)
-
-    picked = relay_via(server.http, "mark_paid", first, buyer, payment_ref=REF)
-    assert picked.status_code == 200, picked.text
-    killed, survivor = agents if picked.json()["node"] == agents[0].address else agents[::-1]
-    assert picked.json()["node"] == killed.address
+    served = relay_via(server.http, "mark_paid", first, buyer, payment_ref=REF)
+    assert served.status_code == 200, served.text
 
     killed.process.kill()
     killed.process.wait()
+    with Session(server.app.state.engine) as session:
+        beats = {a.address: session.get(NodeHeartbeat, a.address).received_ms for a in (killed, survivor)}
+    assert beats[killed.address] > beats[survivor.address], "the killed node must be the one tried first"
     after = relay_via(server.http, "mark_paid", second, buyer, payment_ref=REF)
     assert after.status_code == 200, after.text + survivor.log()
     assert after.json()["node"] == survivor.address
     assert chain.provider.web3.eth.get_transaction(after.json()["tx_hash"])["from"] == survivor.address
     with Session(server.app.state.engine) as session:
-        from backend.nodes.models import NodeHeartbeat
-
         assert session.get(NodeHeartbeat, killed.address).failed_ms is not None
     status = server.http.get("/api/nodes/status").json()
     live = {n["address"]: n["live"] for n in status["nodes"]}
@@ -632,8 +631,6 @@ def test_relay__a_node_answering_with_a_foreign_hash_is_skipped(client, db, auth
     assert response.status_code == 200, response.text
     assert response.json()["node"] == relayer.address and response.json()["endpoint"] is None
     db.expire_all()
-    from backend.nodes.models import NodeHeartbeat
-
     assert db.get(NodeHeartbeat, candidate.address).failed_ms is not None
 
 
