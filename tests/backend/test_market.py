@@ -52,6 +52,27 @@ def test_ads__an_ad_seen_on_another_page_is_current_after_a_change(client, sync,
     assert {a["id"]: a["available"] for a in page} == {first: str(1_005 * UNIT), second: str(1_000 * UNIT)}
 
 
+def test_ads__a_new_page_of_known_ads_needs_no_database(client, three_ads):
+    """The filters' ordered ids are kept with the ads' JSON: another page of ads already
+    seen is a slice, assembled on the event loop (`cached_page` has no engine to read)."""
+    from backend.market import pages
+
+    cheap, dear, small = three_ads
+    assert ids(client.get("/api/ads", params={"sort": "-price"})) == [dear, small, cheap]
+    cache = client.app.state.ads_cache
+    filters = dict(
+        token=None, fiat=None, min_price=None, max_price=None, amount=None, payment_method=None,
+        seller=None, include_inactive=False, sort="-price", limit=2, offset=1,
+    )  # fmt: skip
+    body = pages.cached_page(cache, filters)
+    assert body is not None
+    assert client.get("/api/ads", params={"sort": "-price", "limit": 2, "offset": 1}).content == body
+    page = client.get("/api/ads", params={"sort": "-price", "limit": 2, "offset": 1}).json()
+    assert [a["id"] for a in page["items"]] == [small, cheap] and page["total"] == 3
+    # Past the end: an empty page with the right total, still no database.
+    assert pages.cached_page(cache, {**filters, "offset": 5}) == b'{"items":[],"total":3,"limit":2,"offset":5}'
+
+
 def test_ads__cached_page_follows_an_indexer_in_another_process(client, create_ad, make_indexer):
     """An indexer outside the app (`backend.cli index`) does not call the app: the cache
     notices the new index head in the database within `recheck_seconds`."""
