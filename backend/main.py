@@ -1,6 +1,7 @@
 """The FastAPI application: `uvicorn --factory backend.main:create_app` (or `make run`)."""
 
 import asyncio
+import gc
 import logging
 from contextlib import asynccontextmanager
 
@@ -84,9 +85,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.indexer.start(settings.indexer_poll_seconds)
         sweeper = ExpirySweeper(app.state.engine, settings.ledger_expiry_poll_seconds)
         sweeper.start()
+        # What start-up built (modules, ABIs, models: some 300k objects) lives as long as the
+        # process: out of the collector's sight, a full collection no longer walks it, which
+        # under load stalled every request in flight for a tenth of a second or more.
+        gc.freeze()
         try:
             yield
         finally:
+            gc.unfreeze()  # a process that makes apps one after another (the tests) frees their cycles
             sweeper.stop()
             app.state.indexer.stop()
             follower.stop()
