@@ -68,9 +68,14 @@ frontend/vendor/ethers.min.d.ts:
 
 # Three pytest runs: each suite has its own conftest (and ape starts its own Anvil).
 test: setup setup-browser setup-db lint typecheck
+	node --test tests/js/
 	ape test tests/contracts --invariant-steps $(INVARIANT_STEPS) -q
 	ape test tests/backend -q
 	ape test tests/e2e -q
+
+# The frontend's pure modules (number parsing) under Node's own test runner.
+test-js:
+	node --test tests/js/
 
 test-contracts: setup
 	ape test tests/contracts --invariant-steps $(INVARIANT_STEPS) -q

@@ -3,6 +3,7 @@
 
 import { ethers } from "../vendor/ethers.min.js";
 import { currentLang, t } from "./i18n.js";
+import { LIMITS, parseDecimal } from "./numbers.js";
 
 export const PAYMENT_METHODS = [
   { bit: 0, key: "method.bank" },
@@ -69,17 +70,17 @@ export function fiatTotal(amount, price, decimals) {
   return (BigInt(amount) * BigInt(price)) / 10n ** BigInt(decimals);
 }
 
-/** "12.5" in token units -> base units; throws a readable Error on bad input. */
-export function parseAmount(text, decimals) {
-  const value = String(text ?? "").trim().replace(/,/g, "");
-  if (!/^\d+(\.\d+)?$/.test(value)) throw new Error(t("error.bad_number"));
-  const [, frac = ""] = value.split(".");
-  if (frac.length > decimals) throw new Error(t("error.too_many_decimals", { decimals }));
-  return ethers.parseUnits(value, decimals);
+/**
+ * "12.5" (or "12,5", "1,000.5": see numbers.js) in token units -> base units; throws a
+ * readable Error on bad or ambiguous input and above `max` (the escrow's amount bound).
+ */
+export function parseAmount(text, decimals, { max = LIMITS.amount } = {}) {
+  return parseDecimal(text, decimals, { max });
 }
 
+/** A price typed in `fiat` -> minor units, within the escrow's price bound. */
 export function parsePrice(text, fiat) {
-  return parseAmount(text, fiatDigits(fiat));
+  return parseDecimal(text, fiatDigits(fiat), { max: LIMITS.price });
 }
 
 export function priceInput(minor, fiat) {

@@ -423,3 +423,22 @@ def connect():
         expect(page.get_by_test_id("sign-out")).to_be_visible()
 
     return connect_
+
+
+@pytest.fixture
+def confirm():
+    """confirm(page, tick=False): answer the confirmation dialog that release, "I have paid"
+    and cancel open (frontend/js/confirm.js) with its main button, ticking its box first
+    when asked; returns the dialog's text."""
+
+    def confirm_(page, *, tick=False):
+        dialog = page.get_by_test_id("confirm-dialog")
+        expect(dialog).to_be_visible()
+        text = dialog.inner_text()
+        if tick:
+            dialog.get_by_test_id("confirm-tick").check()
+        dialog.get_by_test_id("confirm-ok").click()
+        expect(dialog).to_have_count(0)
+        return text
+
+    return confirm_

@@ -48,7 +48,7 @@ def open_from_market(page, ad_id: int, amount: str) -> int:
 
 
 def test_cancel__buyer_cancels_open_order_and_ad_gets_amount_back(
-    open_page, connect, screenshot, backend, escrow, create_ad, buyer
+    open_page, connect, confirm, screenshot, backend, escrow, create_ad, buyer
 ):
     ad_id = create_ad()
     backend.wait_indexed()
@@ -65,6 +65,7 @@ def test_cancel__buyer_cancels_open_order_and_ad_gets_amount_back(
     assert escrow.ads(ad_id).available == 900 * UNIT
 
     bp.get_by_test_id("action-cancel").click()
+    confirm(bp)
     expect(status_of(bp)).to_have_attribute("data-status", "CANCELLED")
     expect(status_of(bp)).to_have_text(EN["status.CANCELLED"])
     expect(bp.get_by_test_id("cancel-reason")).to_have_text(EN["cancel.buyer"])
@@ -289,7 +290,7 @@ def test_language__chinese_on_market_and_order_pages_kept_after_reload(
 
 
 def test_gasless__buyer_marks_paid_through_relay_and_pays_no_gas(
-    open_page, connect, screenshot, backend, chain, manifest, escrow, create_ad, open_order, buyer
+    open_page, connect, confirm, screenshot, backend, chain, manifest, escrow, create_ad, open_order, buyer
 ):
     ad_id = create_ad()
     order_id = open_order(ad_id)
@@ -305,6 +306,7 @@ def test_gasless__buyer_marks_paid_through_relay_and_pays_no_gas(
 
     eth_before, nonce_before, escrow_nonce_before = buyer.balance, buyer.nonce, escrow.nonces(buyer)
     bp.get_by_test_id("action-mark-paid").click()
+    confirm(bp)
     tx = bp.locator("#order-tx [data-testid=tx-status]")
     expect(tx).to_have_attribute("data-state", "done")
     expect(tx).to_contain_text(EN["order.gasless"])
@@ -342,7 +344,7 @@ COOKIE_STATUS_WHEN_REVOKED = """async () => {
 
 
 def test_wallet__account_change_updates_order_page_without_reload(
-    open_page, connect, screenshot, backend, escrow, create_ad, open_order, seller, buyer
+    open_page, connect, confirm, screenshot, backend, escrow, create_ad, open_order, seller, buyer
 ):
     ad_id = create_ad()
     order_id = open_order(ad_id)
@@ -377,6 +379,7 @@ def test_wallet__account_change_updates_order_page_without_reload(
     expect(page.get_by_test_id("chat-conn")).to_have_text(EN["chat.live"])
     assert page.evaluate("async () => (await (await fetch('/api/auth/me')).json()).address") == seller.address
     page.get_by_test_id("action-release").click()
+    confirm(page, tick=True)
     expect(status_of(page)).to_have_attribute("data-status", "RELEASED")
     assert escrow.orders(order_id).status == RELEASED
     assert page.evaluate("() => window.__sameDocument") is True

@@ -327,7 +327,7 @@ def test_extend_deadline__seller_gives_buyer_more_time_and_both_pages_show_it(
 
 
 def test_dispute__buyer_disputes_with_chat_head_as_evidence_seller_waits_out_the_grace(
-    open_page, connect, screenshot, backend, chain, escrow, create_ad, open_order, seller, buyer
+    open_page, connect, confirm, screenshot, backend, chain, escrow, create_ad, open_order, seller, buyer
 ):
     ad_id = create_ad()
     order_id = open_order(ad_id)
@@ -351,6 +351,7 @@ def test_dispute__buyer_disputes_with_chat_head_as_evidence_seller_waits_out_the
     sp.get_by_test_id("chat-send").click()
     expect(bp.get_by_test_id("chat-message")).to_have_count(2)
     bp.get_by_test_id("action-mark-paid").click()
+    confirm(bp)
     expect(status_of(bp)).to_have_attribute("data-status", "PAID")
     expect(status_of(sp)).to_have_attribute("data-status", "PAID")
     paid_at = escrow.orders(order_id).paid_at

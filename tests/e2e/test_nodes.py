@@ -72,7 +72,7 @@ def short(address: str) -> str:
 
 
 def test_gasless__sent_by_a_node_agent_the_order_page_names(
-    open_page, connect, screenshot, backend, chain, escrow, create_ad, open_order, buyer, agent
+    open_page, connect, confirm, screenshot, backend, chain, escrow, create_ad, open_order, buyer, agent
 ):
     order_id = open_order(create_ad())
     backend.wait_indexed()
@@ -81,6 +81,7 @@ def test_gasless__sent_by_a_node_agent_the_order_page_names(
     connect(bp)
     bp.get_by_test_id("gasless").check()
     bp.get_by_test_id("action-mark-paid").click()
+    confirm(bp)
     tx = bp.locator("#order-tx [data-testid=tx-status]")
     expect(tx).to_have_attribute("data-state", "done")
     expect(tx).to_contain_text(EN["nodes.relayed_by"].replace("{node}", short(agent.address)))

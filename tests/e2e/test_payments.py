@@ -38,7 +38,7 @@ def available(page):
 
 
 def test_bank_payment__details_then_proof_then_release(
-    open_page, connect, screenshot, backend, escrow, token, seller, buyer
+    open_page, connect, confirm, screenshot, backend, escrow, token, seller, buyer
 ):
     # --- the seller stores where to be paid, then posts an ad whose terms hash commits to it
     s = open_page(seller)
@@ -89,6 +89,7 @@ def test_bank_payment__details_then_proof_then_release(
         files=[{"name": "receipt.png", "mimeType": "image/png", "buffer": PNG}]
     )
     card.get_by_test_id("proof-submit").click()
+    confirm(bp)
     expect(bp.get_by_test_id("order-status")).to_have_attribute("data-status", "PAID")
     assert re.fullmatch(r"0x[0-9a-f]{64}", payment_ref_of(backend, order_id))
 
@@ -99,12 +100,13 @@ def test_bank_payment__details_then_proof_then_release(
     expect(proof.get_by_test_id("proof-bank-reference")).to_have_text("SANDBOX-2026-0042")
     screenshot(sp, "order-payment-proof-seller")
     sp.get_by_test_id("action-release").click()
+    confirm(sp, tick=True)
     expect(sp.get_by_test_id("order-status")).to_have_attribute("data-status", "RELEASED")
     assert escrow.orders(order_id).status == 3
 
 
 def test_desk_balance__top_up_pay_mark_paid_release(
-    open_page, connect, screenshot, backend, chain, create_ad, escrow, token, seller, buyer
+    open_page, connect, confirm, screenshot, backend, chain, create_ad, escrow, token, seller, buyer
 ):
     ad_id = create_ad(payment_methods=0b1 | DESK)
     order_id = open_on_chain(escrow, token, buyer, ad_id)
@@ -122,6 +124,7 @@ def test_desk_balance__top_up_pay_mark_paid_release(
     expect(pay).to_have_text("Pay $725.00 from my desk balance")
     eth_before = b.wallet.w3.eth.get_balance(buyer.address)
     pay.click()
+    confirm(bp)
     expect(bp.get_by_test_id("order-status")).to_have_attribute("data-status", "PAID")
     expect(bp.get_by_test_id("desk-held")).to_have_attribute("data-status", "pending")
     assert "eth_signTypedData_v4" in b.wallet.requests  # signed, relayed: no gas from the buyer
@@ -138,6 +141,7 @@ def test_desk_balance__top_up_pay_mark_paid_release(
     expect(held).to_have_text("Payment held by the desk: $725.00")
     screenshot(sp, "order-desk-held")
     sp.get_by_test_id("action-release").click()
+    confirm(sp, tick=True)
     expect(sp.get_by_test_id("order-status")).to_have_attribute("data-status", "RELEASED")
     expect(held).to_have_attribute("data-status", "posted")
 
@@ -151,7 +155,9 @@ def test_desk_balance__top_up_pay_mark_paid_release(
     screenshot(bp, "account")
 
 
-def test_desk_balance__cancelled_order_returns_the_money(open_page, connect, backend, create_ad, escrow, token, buyer):
+def test_desk_balance__cancelled_order_returns_the_money(
+    open_page, connect, confirm, backend, create_ad, escrow, token, buyer
+):
     ad_id = create_ad(payment_methods=DESK)
     order_id = open_on_chain(escrow, token, buyer, ad_id)
 
@@ -162,13 +168,14 @@ def test_desk_balance__cancelled_order_returns_the_money(open_page, connect, bac
     top_up(bp, "725")
     bp.goto(f"/order.html?id={order_id}")
     bp.get_by_test_id("pay-desk").click()
+    confirm(bp)
     expect(bp.get_by_test_id("order-status")).to_have_attribute("data-status", "PAID")
     bp.goto("/account.html")
     expect(available(bp)).to_have_text("$0.00")
 
     bp.goto(f"/order.html?id={order_id}")
     bp.get_by_test_id("action-cancel").click()
-    bp.get_by_test_id("cancel-confirm").click()
+    confirm(bp)
     expect(bp.get_by_test_id("order-status")).to_have_attribute("data-status", "CANCELLED")
     expect(bp.get_by_test_id("desk-held")).to_have_attribute("data-status", "voided")
     bp.goto("/account.html")

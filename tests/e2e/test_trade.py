@@ -11,7 +11,7 @@ FEE_BPS = 25  # deploy_stack's default
 
 
 def test_trade__seller_posts_buyer_buys_both_chat_seller_releases(
-    open_page, connect, screenshot, backend, escrow, token, seller, buyer
+    open_page, connect, confirm, screenshot, backend, escrow, token, seller, buyer
 ):
     seller_before = token.balanceOf(seller)
     buyer_before = token.balanceOf(buyer)
@@ -87,10 +87,12 @@ def test_trade__seller_posts_buyer_buys_both_chat_seller_releases(
 
     # --- the buyer marks paid; the seller's page follows (push or poll) and releases
     bp.get_by_test_id("action-mark-paid").click()
+    confirm(bp)
     expect(bp.get_by_test_id("order-status")).to_have_attribute("data-status", "PAID")
     expect(sp.get_by_test_id("order-status")).to_have_attribute("data-status", "PAID")
     expect(sp.get_by_test_id("actions-note")).to_contain_text("The buyer says $725.00 is paid")
     sp.get_by_test_id("action-release").click()
+    confirm(sp, tick=True)
     expect(sp.get_by_test_id("order-status")).to_have_attribute("data-status", "RELEASED")
     expect(bp.get_by_test_id("order-status")).to_have_attribute("data-status", "RELEASED")
     timeline = sp.get_by_test_id("timeline-item")

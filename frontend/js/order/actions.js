@@ -3,8 +3,9 @@
 
 import { ethers } from "../../vendor/ethers.min.js";
 import { api } from "../api.js";
-import { escrowContract, paymentRef } from "../chain.js";
-import { formatFiat } from "../format.js";
+import { escrowContract, paymentRef, tokenInfo } from "../chain.js";
+import { confirmAction } from "../confirm.js";
+import { formatFiat, formatToken, shortAddress } from "../format.js";
 import { t } from "../i18n.js";
 import { isEnded } from "../protocol.js";
 import { ctx } from "../shell.js";
@@ -12,7 +13,7 @@ import { TxBox, el } from "../ui.js";
 import { getSigner, wallet } from "../wallet.js";
 import { renderPanel } from "./panels.js";
 import { RELAYABLE, gasless, initGasless, relay, showGasless } from "./relay.js";
-import { byId, expired, orderId, refresh, role, sellerDisputeFrom, state } from "./state.js";
+import { byId, expired, feeOf, orderId, refresh, role, sellerDisputeFrom, state } from "./state.js";
 
 const TX_LABELS = {
   mark_paid: "tx.mark_paid",
@@ -22,6 +23,9 @@ const TX_LABELS = {
   extend_deadline: "tx.extend",
   open_dispute: "tx.dispute",
 };
+
+// Money moves only on purpose: these ask first, saying what follows (confirm.js).
+const CONFIRMED = new Set(["mark_paid", "release", "cancel"]);
 
 let txBox;
 let actionsKey = null;
@@ -61,12 +65,13 @@ export function renderActions({ force = false } = {}) {
     buttons.push(button("cancel", "order.cancel", () => perform("cancel"), "btn-danger"));
   } else if (you === "buyer" && order.status === "PAID") {
     note = t("order.buyer_wait_note");
-    buttons.push(button("cancel", "order.cancel", () => togglePanel("cancel_paid"), "btn-danger"));
+    buttons.push(button("cancel", "order.cancel", () => perform("cancel"), "btn-danger"));
     buttons.push(button("dispute", "order.dispute", () => togglePanel("dispute")));
   } else if (you === "seller" && order.status === "OPEN") {
     note = late ? "" : t("order.seller_wait_note");
-    buttons.push(button("release", "order.release_early", () => perform("release")));
     if (!late) buttons.push(button("extend", "order.extend", () => togglePanel("extend")));
+    // Unpaid: releasing is possible but never the main action (the dialog warns more strongly).
+    buttons.push(button("release", "order.release_early", () => perform("release"), "btn-ghost btn-small btn-secondary-action"));
   } else if (you === "seller" && order.status === "PAID") {
     note = t("order.seller_release_note", { total });
     buttons.push(button("release", "order.release", () => perform("release"), "btn-primary"));
@@ -109,12 +114,44 @@ async function evidenceHash() {
   return ethers.keccak256(ethers.toUtf8Bytes(`sentinel-otc:order:${orderId}:dispute`));
 }
 
-/** Send `action` (from the wallet, or relayed when gasless is on), then read the order again. */
+/** Ask before `action` moves money or ends the order; true to go ahead. */
+function confirmFor(action) {
+  const order = state.order;
+  const token = tokenInfo(ctx.deployment, order.token);
+  const amount = formatToken(order.amount, token);
+  const total = formatFiat(order.fiat_total_minor, order.fiat);
+  if (action === "mark_paid") {
+    return confirmAction({ title: t("confirm.paid_title", { total }), body: [t("confirm.paid_body", { total, amount })], ok: t("confirm.paid_ok") });
+  }
+  if (action === "cancel") {
+    const body = t(order.status === "PAID" ? "confirm.cancel_paid_body" : "confirm.cancel_body", { amount });
+    return confirmAction({ title: t("confirm.cancel_title", { id: order.id }), body: [body], ok: t("confirm.cancel_ok"), danger: true });
+  }
+  const { fee, net } = feeOf(order);
+  return confirmAction({
+    title: t("confirm.release_title", { amount }),
+    body: [
+      t("confirm.release_statement", { total, buyer: shortAddress(order.buyer), amount }),
+      t("confirm.release_net", { net: formatToken(net, token), fee: formatToken(fee, token) }),
+    ],
+    warning: order.status === "PAID" ? undefined : t("confirm.release_unpaid", { total }),
+    tick: t("confirm.release_tick", { total }),
+    ok: t("confirm.release_ok", { amount }),
+    danger: order.status !== "PAID",
+  });
+}
+
+/**
+ * Send `action` (from the wallet, or relayed when gasless is on), then read the order again.
+ * Releasing, marking paid and cancelling ask first unless `confirmed` (asked already).
+ */
 export async function perform(
   action,
-  { seconds, paymentRef: ref, relayed } = /** @type {{seconds?: bigint, paymentRef?: string, relayed?: boolean}} */ ({}),
+  { seconds, paymentRef: ref, relayed, confirmed } = /** @type {{seconds?: bigint, paymentRef?: string, relayed?: boolean, confirmed?: boolean}} */ ({}),
 ) {
   if (state.busy) return;
+  if (CONFIRMED.has(action) && !confirmed && !(await confirmFor(action))) return;
+  if (state.busy) return; // something started while the dialog was open
   state.busy = true;
   renderActions();
   const viaRelay = (relayed || gasless()) && RELAYABLE.has(action);

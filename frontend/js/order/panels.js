@@ -36,12 +36,6 @@ const PANELS = {
       el("div", { class: "row" }, confirmButton("dispute-confirm", "order.dispute_confirm", () => perform("open_dispute"), "btn-danger", sellerFrom !== null)),
     ];
   },
-  cancel_paid(perform) {
-    return [
-      el("div", { class: "small" }, t("order.cancel_paid_warning")),
-      el("div", { class: "row" }, confirmButton("cancel-confirm", "order.cancel_confirm", () => perform("cancel"), "btn-danger")),
-    ];
-  },
 };
 
 function confirmButton(testid, key, onclick, kind, disabled = false) {

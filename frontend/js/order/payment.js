@@ -7,8 +7,11 @@
 // order.js mounts it with hooks and calls render() whenever it renders.
 
 import { api, ApiError, getSession } from "../api.js";
-import { fiatDigits, formatFiat, formatTime } from "../format.js";
+import { tokenInfo } from "../chain.js";
+import { confirmAction } from "../confirm.js";
+import { fiatDigits, formatFiat, formatTime, formatToken } from "../format.js";
 import { t } from "../i18n.js";
+import { ctx } from "../shell.js";
 import { el, errorBox } from "../ui.js";
 
 /** @typedef {import("../../../types/api").Schemas} Schemas */
@@ -16,7 +19,7 @@ import { el, errorBox } from "../ui.js";
 export const DESK_BALANCE_BIT = 6n;
 
 /**
- * hooks: { orderId, order(), ad(), role(), markPaid(paymentRef, { relayed }) }
+ * hooks: { orderId, order(), ad(), role(), markPaid(paymentRef, { relayed, confirmed }) }
  * markPaid resolves once the page has refreshed after the transaction.
  */
 export function mountPayment(hooks) {
@@ -195,13 +198,19 @@ export function mountPayment(hooks) {
   }
 
   async function payFromDesk() {
+    const order = hooks.order();
+    const total = formatFiat(order.fiat_total_minor, order.fiat);
+    const amount = formatToken(order.amount, tokenInfo(ctx.deployment, order.token));
+    // One question for both steps: the desk holds the money, then the order is marked paid.
+    const ok = await confirmAction({ title: t("confirm.desk_title", { total }), body: [t("confirm.desk_body", { total, amount })], ok: t("confirm.desk_ok", { total }) });
+    if (!ok) return;
     await act(async () => {
       const paid = await api("/ledger/orders/{order_id}/pay", { method: "POST", params: { order_id: hooks.orderId } });
       data.desk = paid;
       data.note = t("payment.desk_paid_note");
       paint();
       // Gasless: the relayer sends mark_paid with the held transfer's hash.
-      await hooks.markPaid(paid.payment_ref, { relayed: true });
+      await hooks.markPaid(paid.payment_ref, { relayed: true, confirmed: true });
     });
   }
 

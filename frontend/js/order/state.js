@@ -6,6 +6,8 @@ import { api, ApiError } from "../api.js";
 import { sameAddress } from "../format.js";
 import { t } from "../i18n.js";
 import { rules } from "../protocol.js";
+import { escrowContract } from "../chain.js";
+import { ctx } from "../shell.js";
 import { getProvider, wallet } from "../wallet.js";
 
 /** @typedef {import("../../../types/api").Schemas} Schemas */
@@ -26,9 +28,11 @@ export const state = {
   fetchedAt: 0,
   error: null,
   busy: false,
-  /** @type {string | null} the open action panel, e.g. "extend" | "dispute" | "cancel_paid" */
+  /** @type {string | null} the open action panel, e.g. "extend" | "dispute" */
   panel: null,
   lastStatus: null,
+  /** @type {number | null} the order's fee rate (bps) as the escrow fixed it at opening */
+  feeBps: null,
   chainClock: null, // {timestamp, readAt}: the latest block's time, for the seller's dispute grace
 };
 
@@ -51,6 +55,7 @@ export async function refresh() {
       if (!state.ad || state.ad.id !== order.ad_id) {
         state.ad = await api("/ads/{ad_id}", { params: { ad_id: order.ad_id }, auth: false }).catch(() => null);
       }
+      if (state.feeBps === null) await readOrderFee(order);
       // The seller's dispute waits out a grace by the chain's clock: read it while it matters.
       if (role() === "seller" && order.status === "PAID") await readChainClock();
     } catch (err) {
@@ -59,6 +64,32 @@ export async function refresh() {
     }
   }
   for (const handler of listeners) handler();
+}
+
+/**
+ * The desk's fee on `order` and what the buyer receives: as released, else at the fee rate
+ * the escrow fixed when the order opened (read from the chain once; the current rate until then).
+ * @param {Schemas["OrderPublic"]} order
+ */
+export function feeOf(order) {
+  const amount = BigInt(order.amount);
+  if (order.fee !== null && order.fee !== undefined) {
+    return { fee: BigInt(order.fee), net: amount - BigInt(order.fee), bps: state.feeBps ?? rules()?.fee_bps ?? 0 };
+  }
+  const bps = state.feeBps ?? rules()?.fee_bps ?? 0;
+  const fee = (amount * BigInt(bps)) / 10_000n;
+  return { fee, net: amount - fee, bps };
+}
+
+async function readOrderFee(order) {
+  try {
+    const provider = getProvider();
+    if (!provider || state.feeBps !== null) return;
+    const onChain = await escrowContract(ctx.deployment, provider).orders(order.id);
+    state.feeBps = Number(onChain.fee_bps);
+  } catch {
+    // no answer: the current rate stands in (the contract decides in any case)
+  }
 }
 
 /** @returns {"buyer" | "seller" | "visitor"} */

@@ -7,7 +7,7 @@ import { t } from "../i18n.js";
 import { cancelReasonOf } from "../protocol.js";
 import { ctx } from "../shell.js";
 import { el, explorerLink } from "../ui.js";
-import { byId, remaining, role, state } from "./state.js";
+import { byId, feeOf, remaining, role, state } from "./state.js";
 
 export function renderHeading() {
   const order = state.order;
@@ -28,6 +28,8 @@ export function renderSummary() {
     ["order.amount", el("span", { "data-testid": "order-amount" }, formatToken(order.amount, token))],
     ["order.price", formatFiat(order.price, order.fiat)],
     ["order.total", el("strong", { "data-testid": "fiat-total" }, formatFiat(order.fiat_total_minor, order.fiat))],
+    // The desk's fee, before the trade: what the buyer will get out of the amount.
+    ...(["OPEN", "PAID", "DISPUTED"].includes(order.status) ? [["numbers.order_net", netOf(order, token)]] : []),
     ["order.seller", party(order.seller, "seller")],
     ["order.buyer", party(order.buyer, "buyer")],
     ["order.opened", formatTime(order.opened_at)],
@@ -46,6 +48,12 @@ export function renderSummary() {
     el("div", { class: "small muted", "data-testid": "order-role" }, t(`order.role_${you}`)),
     el("dl", { class: "kv" }, rows.map(([key, value]) => [el("dt", {}, t(key)), el("dd", {}, value)])),
   );
+}
+
+function netOf(order, token) {
+  const { fee, net, bps } = feeOf(order);
+  const text = t("numbers.order_net_value", { net: formatToken(net, token), fee: formatToken(fee, token), rate: `${bps / 100}%` });
+  return el("span", { "data-testid": "order-net" }, text);
 }
 
 export function renderDeadline() {

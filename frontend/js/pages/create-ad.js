@@ -3,8 +3,10 @@
 
 import { api } from "../api.js";
 import { escrowContract, fiatBytes3, findEvent, termsHash, tokenContract, tokenInfo } from "../chain.js";
-import { PAYMENT_METHODS, formatToken, parseAmount, parsePrice } from "../format.js";
+import { PAYMENT_METHODS, formatFiat, formatToken, parseAmount, parsePrice } from "../format.js";
 import { t } from "../i18n.js";
+import { LIMITS, attachParsed, isCurrency } from "../numbers.js";
+import { rules } from "../protocol.js";
 import { allowedWindows } from "../protocol.js";
 import { kycBlock } from "../kyc-gate.js";
 import { boot, ctx } from "../shell.js";
@@ -13,6 +15,8 @@ import { getProvider, getSigner, onWalletChange, signedIn, wallet } from "../wal
 
 const LOCAL_CHAINS = [1337, 31337];
 const state = { balance: null, allowance: null, busy: false };
+/** @type {(() => void)[]} repaint the "= 1.02 USD per TUSD" next to each number field */
+const parsedViews = [];
 /** @type {() => any} the ad form (tsc checks API fields here, not DOM element kinds) */
 const form = () => document.getElementById("ad-form");
 /** @type {(id: string) => any} */
@@ -41,14 +45,16 @@ function readForm() {
     if (!String(value).trim()) throw new Error(t("error.required", { field: t(key) }));
     return value;
   };
+  // Each number within what the escrow accepts: a value it refuses never reaches the approve.
   const amount = parseAmount(need(f.amount.value, "create.amount"), token.decimals);
   if (amount === 0n) throw new Error(t("error.zero_amount"));
-  const fiat = f.fiat.value.trim().toUpperCase();
+  const fiat = formFiat();
   if (!/^[A-Z]{3}$/.test(fiat)) throw new Error(t("error.bad_fiat"));
+  if (!isCurrency(fiat)) throw new Error(t("numbers.unknown_currency", { code: fiat }));
   const price = parsePrice(need(f.price.value, "create.price"), fiat);
   if (price === 0n) throw new Error(t("error.zero_price"));
-  const min = parseAmount(need(f.min.value, "create.min"), token.decimals);
-  const max = parseAmount(need(f.max.value, "create.max"), token.decimals);
+  const min = parseAmount(need(f.min.value, "create.min"), token.decimals, { max: LIMITS.maxAmount });
+  const max = parseAmount(need(f.max.value, "create.max"), token.decimals, { max: LIMITS.maxAmount });
   if (min === 0n) throw new Error(t("error.zero_min"));
   if (min > max) throw new Error(t("error.min_above_max"));
   let methods = 0n;
@@ -58,6 +64,46 @@ function readForm() {
     throw new Error(t("error.above_balance", { balance: formatToken(state.balance, token) }));
   }
   return { token, amount, fiat, price, min, max, window: BigInt(f.window.value), methods, terms: termsHash(f.terms.value.trim()), termsText: f.terms.value.trim() };
+}
+
+function formFiat() {
+  return form().elements.fiat.value.trim().toUpperCase();
+}
+
+/** The parsed value under each number field, as the contract will get it. */
+function mountParsedViews() {
+  const f = form().elements;
+  const token = () => selectedToken();
+  const fiat = () => (isCurrency(formFiat()) ? formFiat() : "USD");
+  const fields = [
+    [f.amount, (text) => parseAmount(text, token().decimals), (v) => formatToken(v, token())],
+    [f.price, (text) => parsePrice(text, fiat()), (v) => t("numbers.per_token", { price: formatFiat(v, fiat()), symbol: token().symbol })],
+    [f.min, (text) => parseAmount(text, token().decimals, { max: LIMITS.maxAmount }), (v) => formatToken(v, token())],
+    [f.max, (text) => parseAmount(text, token().decimals, { max: LIMITS.maxAmount }), (v) => formatToken(v, token())],
+  ];
+  for (const [input, parse, show] of fields) {
+    const output = el("output", { class: "parsed", "data-testid": `${input.dataset.testid}-parsed`, "aria-live": "polite" });
+    input.after(output);
+    parsedViews.push(attachParsed(input, output, parse, show));
+  }
+}
+
+/** What buyers receive of the amount after the desk's fee (the rate now; each order keeps its own). */
+function renderFee(values) {
+  const box = $("ad-fee");
+  const bps = rules()?.fee_bps;
+  if (bps === undefined) {
+    box.textContent = "";
+    return;
+  }
+  if (bps === 0) {
+    box.textContent = t("numbers.ad_fee_none");
+    return;
+  }
+  const token = selectedToken();
+  const amount = values?.amount ?? 100n * 10n ** BigInt(token.decimals);
+  const net = amount - (amount * BigInt(bps)) / 10_000n;
+  box.textContent = t("numbers.ad_fee", { amount: formatToken(amount, token), net: formatToken(net, token), rate: `${bps / 100}%` });
 }
 
 async function refreshBalances() {
@@ -105,6 +151,8 @@ function render() {
     const touched = form().dataset.touched === "1";
     $("form-error").textContent = touched ? err.message : "";
   }
+  for (const paint of parsedViews) paint();
+  renderFee(values);
   const approved = values && state.allowance !== null && state.allowance >= values.amount;
   $("step-approve").classList.toggle("step-done", Boolean(approved));
   $("approve-note").textContent = values
@@ -124,6 +172,12 @@ async function approve() {
     values = readForm();
   } catch (err) {
     $("form-error").textContent = err.message;
+    return;
+  }
+  // Nothing is approved for an ad the escrow would refuse to this account.
+  const blocked = await kycBlock(wallet.address);
+  if (blocked) {
+    $("approve-tx").replaceChildren(blocked);
     return;
   }
   state.busy = true;
@@ -175,10 +229,22 @@ async function create() {
         "div",
         { class: "tx tx-done", "data-testid": "ad-created", "data-ad-id": adId },
         el("div", {}, el("strong", {}, t("create.created", { id: adId })), " ", el("a", { href: "my-ads.html" }, t("nav.my_ads")), " · ", el("a", { href: "index.html" }, t("nav.market"))),
+        el("button", { class: "btn btn-small", type: "button", "data-testid": "post-another", onclick: postAnother }, t("numbers.another")),
       ),
     );
+    // The ad is live: the form must not offer the same approval and ad again.
+    form().reset();
+    form().dataset.touched = "0";
   }
   await refreshBalances();
+}
+
+function postAnother() {
+  $("created").replaceChildren();
+  $("approve-tx").replaceChildren();
+  $("create-tx").replaceChildren();
+  window.scrollTo(0, 0);
+  form().elements.amount.focus();
 }
 
 /**
@@ -214,6 +280,8 @@ async function main() {
   const tokenSelect = form().elements.token;
   tokenSelect.replaceChildren(...(ctx.deployment?.tokens || []).map((tk) => el("option", { value: tk.address }, `${tk.symbol} · ${tk.name}`)));
   renderMethods();
+  mountParsedViews();
+  $("balance").before(el("p", { id: "ad-fee", class: "hint", "data-testid": "ad-fee" }));
   // Offer only the payment windows the contract accepts (it bounds them).
   const windows = [...form().elements.window.options];
   const allowed = new Set(allowedWindows(windows.map((option) => Number(option.value))));

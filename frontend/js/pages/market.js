@@ -17,6 +17,7 @@ import {
   shortAddress,
 } from "../format.js";
 import { t } from "../i18n.js";
+import { attachParsed } from "../numbers.js";
 import { rules } from "../protocol.js";
 import { frozenBlock } from "../freeze-gate.js";
 import { kycBlock } from "../kyc-gate.js";
@@ -146,7 +147,7 @@ function buyPanel(ad, token) {
   const total = el("div", { class: "small", "data-testid": "buy-total" });
   const receive = el("div", { class: "small muted", "data-testid": "buy-receive" });
   const feeBps = rules()?.fee_bps;
-  const fieldError = el("div", { class: "field-error", role: "alert" });
+  const fieldError = el("div", { class: "field-error", role: "alert", "data-testid": "buy-error" });
   const input = el("input", {
     inputmode: "decimal",
     "data-testid": "buy-amount",
@@ -154,11 +155,21 @@ function buyPanel(ad, token) {
     placeholder: t("buy.amount_placeholder", { min: formatToken(ad.min_amount, token), max: formatToken(ad.max_amount, token) }),
     "aria-label": t("buy.amount"),
   });
+  const parsed = el("output", { class: "parsed", "data-testid": "buy-parsed", "aria-live": "polite" });
+  // The amount as the escrow will get it, within the ad's limits and what is left on it.
+  const readAmount = (text) => {
+    const amount = parseAmount(text, token.decimals);
+    if (amount === 0n) throw new Error(t("error.zero_amount"));
+    if (amount < BigInt(ad.min_amount)) throw new Error(t("numbers.buy_below_min", { min: formatToken(ad.min_amount, token) }));
+    if (amount > BigInt(ad.max_amount)) throw new Error(t("numbers.buy_above_max", { max: formatToken(ad.max_amount, token) }));
+    if (amount > BigInt(ad.available)) throw new Error(t("numbers.buy_above_available", { available: formatToken(ad.available, token) }));
+    return amount;
+  };
   const updateTotal = () => {
     state.buyAmount = input.value;
     fieldError.textContent = "";
     try {
-      const amount = parseAmount(input.value, token.decimals);
+      const amount = readAmount(input.value);
       total.textContent = t("buy.you_pay", { total: formatFiat(fiatTotal(amount, ad.price, token.decimals), ad.fiat) });
       // The escrow keeps its fee (the rate now, fixed for the order at opening) out of the tokens.
       const fee = feeBps ? (amount * BigInt(feeBps)) / 10_000n : 0n;
@@ -169,13 +180,13 @@ function buyPanel(ad, token) {
     }
   };
   input.addEventListener("input", updateTotal);
+  attachParsed(input, parsed, readAmount, (v) => formatToken(v, token));
   updateTotal();
   const openButton = el("button", { class: "btn btn-primary", type: "button", "data-testid": "open-order" }, t("buy.open_order"));
   openButton.addEventListener("click", async () => {
     let amount;
     try {
-      amount = parseAmount(input.value, token.decimals);
-      if (amount === 0n) throw new Error(t("error.zero_amount"));
+      amount = readAmount(input.value);
     } catch (err) {
       fieldError.textContent = err.message;
       return;
@@ -199,7 +210,7 @@ function buyPanel(ad, token) {
   return el(
     "div",
     { class: "buy-panel", "data-testid": "buy-panel" },
-    el("label", { class: "field" }, el("span", {}, t("buy.amount_label", { symbol: token.symbol })), input),
+    el("label", { class: "field" }, el("span", {}, t("buy.amount_label", { symbol: token.symbol })), input, parsed),
     fieldError,
     total,
     receive,

@@ -16,6 +16,7 @@ import {
   priceInput,
 } from "../format.js";
 import { t } from "../i18n.js";
+import { LIMITS, attachParsed } from "../numbers.js";
 import { allowedWindows } from "../protocol.js";
 import { mountPaymentDetails } from "../payment-details.js";
 import { boot, ctx } from "../shell.js";
@@ -101,6 +102,13 @@ async function act(id, box, label, call, { before = undefined, onSuccess = undef
   return receipt;
 }
 
+/** "= 1.02 USD per TUSD" under `input`, as the contract will get it (numbers.js). */
+function parsedView(input, parse, show) {
+  const output = el("output", { class: "parsed", "data-testid": `${input.dataset.testid}-parsed`, "aria-live": "polite" });
+  attachParsed(input, output, parse, show);
+  return output;
+}
+
 function editPanel(ad, token, box) {
   const error = el("div", { class: "field-error", role: "alert", "data-testid": "edit-error" });
   const price = el("input", { inputmode: "decimal", value: priceInput(ad.price, ad.fiat), "data-testid": "edit-price" });
@@ -119,8 +127,8 @@ function editPanel(ad, token, box) {
     let values;
     try {
       const p = parsePrice(price.value, ad.fiat);
-      const lo = parseAmount(min.value, token.decimals);
-      const hi = parseAmount(max.value, token.decimals);
+      const lo = parseAmount(min.value, token.decimals, { max: LIMITS.maxAmount });
+      const hi = parseAmount(max.value, token.decimals, { max: LIMITS.maxAmount });
       if (p === 0n) throw new Error(t("error.zero_price"));
       if (lo === 0n) throw new Error(t("error.zero_min"));
       if (lo > hi) throw new Error(t("error.min_above_max"));
@@ -142,9 +150,9 @@ function editPanel(ad, token, box) {
     el(
       "div",
       { class: "form-grid" },
-      el("label", { class: "field" }, el("span", {}, t("create.price_in", { fiat: ad.fiat })), price),
-      el("label", { class: "field" }, el("span", {}, t("create.min")), min),
-      el("label", { class: "field" }, el("span", {}, t("create.max")), max),
+      el("label", { class: "field" }, el("span", {}, t("create.price_in", { fiat: ad.fiat })), price, parsedView(price, (text) => parsePrice(text, ad.fiat), (v) => t("numbers.per_token", { price: formatFiat(v, ad.fiat), symbol: token.symbol }))),
+      el("label", { class: "field" }, el("span", {}, t("create.min")), min, parsedView(min, (text) => parseAmount(text, token.decimals, { max: LIMITS.maxAmount }), (v) => formatToken(v, token))),
+      el("label", { class: "field" }, el("span", {}, t("create.max")), max, parsedView(max, (text) => parseAmount(text, token.decimals, { max: LIMITS.maxAmount }), (v) => formatToken(v, token))),
       el("label", { class: "field" }, el("span", {}, t("create.window")), windowSelect),
       el("div", { class: "checks wide" }, methods),
     ),
@@ -198,9 +206,9 @@ function amountPanel(ad, token, box, kind) {
   return el(
     "div",
     { class: "buy-panel", "data-testid": `${kind}-panel` },
-    el("label", { class: "field" }, el("span", {}, t(`myads.${kind}_amount`, { symbol: token.symbol })), input),
+    el("label", { class: "field" }, el("span", {}, t(`myads.${kind}_amount`, { symbol: token.symbol })), input, parsedView(input, (text) => parseAmount(text, token.decimals), (v) => formatToken(v, token))),
     kind === "withdraw"
-      ? el("button", { class: "btn btn-small btn-ghost", type: "button", "data-testid": "withdraw-max", onclick: () => { input.value = amountInput(latest(ad).available, token.decimals); } }, t("myads.max"))
+      ? el("button", { class: "btn btn-small btn-ghost", type: "button", "data-testid": "withdraw-max", onclick: () => { input.value = amountInput(latest(ad).available, token.decimals); input.dispatchEvent(new Event("input")); } }, t("myads.max"))
       : el("div", { class: "hint" }, t("myads.top_up_hint")),
     error,
     el("div", { class: "row" }, el("button", { class: "btn btn-primary", type: "button", "data-testid": `${kind}-submit`, onclick: submit }, t(`myads.${kind}`))),
