@@ -21,10 +21,11 @@ USD = {"en": "$", "zh-CN": "US$"}
 ORDER_URL = re.compile(r"/order\.html\?id=\d+$")
 OPEN, PAID, RELEASED, CANCELLED = 1, 2, 3, 4
 
+# Both languages and both screens, paired so the browser suite stays within CI's time.
 VARIANTS = pytest.mark.parametrize(
     "lang, mobile",
-    [("en", False), ("en", True), ("zh-CN", False), ("zh-CN", True)],
-    ids=["en-desktop", "en-phone", "zh-desktop", "zh-phone"],
+    [("en", False), ("zh-CN", True)],
+    ids=["en-desktop", "zh-phone"],
 )
 
 
