@@ -86,7 +86,7 @@ function renderBadge() {
         title: t("todos.badge_title", { count }),
         "aria-label": t("todos.badge_title", { count }),
       },
-      el("span", { "aria-hidden": "true" }, "\u{1F514}"),
+      el("span", { class: "todos-bell", "aria-hidden": "true" }),
       el("span", { class: "todos-count", "data-testid": "todos-count", "aria-hidden": "true" }, String(count)),
     ),
   );
@@ -144,6 +144,10 @@ export function startTodos() {
   });
   // A chat reply answers a dispute: the page that sent it says so (the push goes to the others).
   window.addEventListener("sentinel:todos-stale", refreshSoon);
+  // Browsers keep audio suspended until the page has had a gesture: the first one unlocks it.
+  for (const kind of ["pointerdown", "keydown"]) {
+    document.addEventListener(kind, () => soundOn() && unlockAudio(), { once: true, capture: true });
+  }
   renderBadge();
   connect();
   refreshTodos();
@@ -222,10 +226,18 @@ export function toggleSound() {
   return on;
 }
 
-function beep() {
+function unlockAudio() {
   try {
     audio ??= new AudioContext();
     if (audio.state === "suspended") audio.resume();
+  } catch (err) {
+    console.warn("sound:", err);
+  }
+}
+
+function beep() {
+  try {
+    unlockAudio();
     const oscillator = audio.createOscillator();
     const gain = audio.createGain();
     oscillator.type = "sine";
