@@ -21,6 +21,8 @@ from backend.market.schemas import (
     OrderPage,
     OrderPublic,
     TimelineEntry,
+    TodoItem,
+    TodoList,
     TraderStats,
 )
 from backend.protocol import OrderStatus
@@ -151,6 +153,19 @@ def my_orders(
         raise DomainError(400, "this account has no wallet address; sign in with a wallet")
     orders, total = service.orders_of(session, user.address, role=role, status=status, limit=limit, offset=offset)
     return OrderPage(items=[OrderPublic.of(o) for o in orders], total=total, limit=limit, offset=offset)
+
+
+@router.get(
+    "/me/todos",
+    response_model=TodoList,
+    summary="The signed-in user's orders that wait for them: pay, release, dispute reply",
+    responses={400: {"description": "Account without a wallet"}, 401: {"description": "Not signed in"}},
+)
+def my_todos(user: CurrentUser, session: SessionDep) -> TodoList:
+    if user.address is None:
+        raise DomainError(400, "this account has no wallet address; sign in with a wallet")
+    todos = service.todos_of(session, address=user.address)
+    return TodoList(items=[TodoItem(action=a, order=OrderPublic.of(o)) for o, a in todos], count=len(todos))
 
 
 @router.get("/traders/{address}/orders", response_model=OrderPage, summary="A trader's orders")

@@ -109,4 +109,21 @@ class OrderPage(BaseModel):
     offset: int
 
 
+TodoAction = Literal["pay", "release", "dispute_reply"]
+
+
+class TodoItem(BaseModel):
+    """An order waiting for the signed-in user, and what it waits for: `pay` (buyer of an
+    open order before its deadline), `release` (seller of a paid order), `dispute_reply`
+    (the party that did not open the dispute and has not written in the chat since)."""
+
+    action: TodoAction
+    order: OrderPublic
+
+
+class TodoList(BaseModel):
+    items: list[TodoItem]
+    count: int
+
+
 AdSort = Literal["price", "-price", "newest", "oldest", "-available"]

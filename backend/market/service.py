@@ -2,12 +2,13 @@
 
 import time
 
-from sqlalchemy import case, func, literal, or_, union_all
+from sqlalchemy import and_, case, func, literal, or_, union_all
 from sqlmodel import Session, select
 
-from backend.chain.models import ChainEvent
+from backend.chain.models import ChainEvent, IndexedBlock
 from backend.market.models import Ad, Order
 from backend.market.schemas import AdPublic, AdWithStats, TraderStats
+from backend.negotiation.models import ChatMessage
 from backend.protocol import ENDED_STATUSES, OrderStatus
 
 AD_FIELDS = tuple(AdPublic.model_fields)
@@ -173,6 +174,58 @@ def orders_of(
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
     orders = session.exec(query.order_by(Order.id.desc()).limit(limit).offset(offset)).all()
     return list(orders), total
+
+
+def todos_of(session: Session, *, address: str) -> list[tuple[Order, str]]:
+    """The orders of `address` that wait for it, newest first, each with its action (see
+    `TodoItem`), in one query.
+
+    "Now" for the payment deadline is the timestamp of the newest indexed block: the chain's
+    clock decides whether an order can still be paid, and the index is what this answer
+    reads anyway. A dispute counts as answered once the party posts in the order's chat
+    after the block time of `DisputeOpened` (chat times are the backend's wall clock, which
+    on a live chain runs with block time; both have whole seconds, so a message in the
+    dispute's own second does not count: better asked twice than missed).
+    """
+    now = func.coalesce(
+        select(IndexedBlock.timestamp)
+        .where(IndexedBlock.accepted)
+        .order_by(IndexedBlock.number.desc())
+        .limit(1)
+        .scalar_subquery(),
+        0,
+    )
+    disputed_at = (
+        select(func.max(ChainEvent.timestamp))
+        .where(ChainEvent.order_id == Order.id, ChainEvent.name == "DisputeOpened")
+        .correlate(Order)
+        .scalar_subquery()
+    )
+    answered = (
+        select(ChatMessage.id)
+        .where(
+            ChatMessage.order_id == Order.id,
+            ChatMessage.sender == address,
+            ChatMessage.created_at > disputed_at,
+        )
+        .correlate(Order)
+        .exists()
+    )
+    action = case(
+        (and_(Order.buyer == address, Order.status == str(OrderStatus.OPEN), Order.deadline > now), literal("pay")),
+        (and_(Order.seller == address, Order.status == str(OrderStatus.PAID)), literal("release")),
+        (
+            and_(Order.status == str(OrderStatus.DISPUTED), Order.disputed_by != address, ~answered),
+            literal("dispute_reply"),
+        ),
+        else_=None,
+    ).label("action")
+    query = (
+        select(Order, action)
+        .where(or_(Order.buyer == address, Order.seller == address), action.is_not(None))
+        .order_by(Order.id.desc())
+    )
+    return [(order, todo) for order, todo in session.exec(query).all()]
 
 
 def seconds_to_deadline(order: Order, now: int | None = None) -> int | None:

@@ -5,6 +5,7 @@ import { getSession } from "./api.js";
 import { describeError, loadDeployment } from "./chain.js";
 import { shortAddress } from "./format.js";
 import { applyI18n, currentLang, initI18n, LANGS, setLang, t } from "./i18n.js";
+import { startTodos } from "./todos.js";
 import { el } from "./ui.js";
 import {
   availableWallets,
@@ -185,7 +186,7 @@ function renderHeader(page) {
       "div",
       { class: "topbar" },
       el("a", { class: "brand", href: "index.html" }, el("img", { src: "img/logo.svg", alt: "", width: "24", height: "24" }), el("span", { "data-i18n": "app.name" })),
-      el("div", { class: "topbar-right" }, langSelect, el("div", { id: "wallet-area", class: "wallet-area" })),
+      el("div", { class: "topbar-right" }, el("div", { id: "todos-area", class: "todos-area" }), langSelect, el("div", { id: "wallet-area", class: "wallet-area" })),
     ),
     el(
       "nav",
@@ -219,6 +220,7 @@ export async function boot(page) {
   window.addEventListener("sentinel:session", renderShellState);
   window.addEventListener("sentinel:lang", renderShellState);
   renderShellState();
+  startTodos();
   document.body.classList.remove("booting");
   return ctx;
 }

@@ -73,8 +73,11 @@ export function renderChat() {
 
 /** @param {Schemas["ChatMessagePublic"][]} list */
 function addMessages(list) {
+  const mineIsNew = list.some((m) => !chat.messages.has(m.seq) && sameAddress(m.sender, wallet.address));
   for (const m of list) chat.messages.set(m.seq, m);
   renderChat();
+  // A message of ours may answer a dispute: the header's to-do count reads it again.
+  if (mineIsNew && state.order?.status === "DISPUTED") window.dispatchEvent(new CustomEvent("sentinel:todos-stale"));
 }
 
 function setConn(key) {

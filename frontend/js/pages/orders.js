@@ -6,6 +6,7 @@ import { fiatTotal, formatFiat, formatTime, formatToken, sameAddress, shortAddre
 import { t } from "../i18n.js";
 import { rules } from "../protocol.js";
 import { boot, ctx, requireSession } from "../shell.js";
+import { actionOf, notificationsOn, notificationsSupported, onTodos, soundOn, todos, toggleNotifications, toggleSound } from "../todos.js";
 import { el, errorBox, loadingState } from "../ui.js";
 import { onWalletChange, signedIn, wallet } from "../wallet.js";
 
@@ -19,14 +20,16 @@ const state = {
 };
 const filters = () => document.getElementById("order-filters");
 
-async function load() {
+async function load({ quiet = false } = {}) {
   if (!signedIn()) {
     render();
     return;
   }
-  state.loading = true;
-  state.error = null;
-  render();
+  if (!quiet) {
+    state.loading = true;
+    state.error = null;
+    render();
+  }
   const data = new FormData(/** @type {HTMLFormElement} */ (filters()));
   try {
     const page = await api("/me/orders", { query: { role: /** @type {any} */ (data.get("role")), status: String(data.get("status") || ""), limit: PAGE_SIZE } });
@@ -50,7 +53,13 @@ function orderCard(order) {
       "div",
       { class: "spread" },
       el("strong", {}, t("order.title", { id: order.id })),
-      el("span", { class: `badge badge-${order.status}` }, t(`status.${order.status}`)),
+      el(
+        "span",
+        {},
+        actionOf(order.id) ? el("span", { class: "badge badge-todo", "data-testid": "order-todo" }, t(`todos.action.${actionOf(order.id)}`)) : null,
+        " ",
+        el("span", { class: `badge badge-${order.status}` }, t(`status.${order.status}`)),
+      ),
     ),
     el(
       "div",
@@ -83,6 +92,75 @@ function render() {
   } else box.replaceChildren(el("div", { class: "order-row-cards" }, state.items.map(orderCard)));
 }
 
+/** The to-do list at the top: each order that waits for the user, and what it waits for. */
+function renderTodos() {
+  const section = document.getElementById("todos");
+  section.classList.toggle("hidden", !signedIn());
+  if (!signedIn()) return;
+  const toggles = [];
+  if (notificationsSupported()) {
+    toggles.push(
+      el(
+        "button",
+        {
+          class: "btn btn-small btn-ghost",
+          type: "button",
+          "data-testid": "todos-notify-toggle",
+          "aria-pressed": String(notificationsOn()),
+          onclick: async () => {
+            await toggleNotifications();
+            renderTodos();
+          },
+        },
+        t(notificationsOn() ? "todos.notify_on" : "todos.notify_off"),
+      ),
+    );
+  }
+  toggles.push(
+    el(
+      "button",
+      {
+        class: "btn btn-small btn-ghost",
+        type: "button",
+        "data-testid": "todos-sound-toggle",
+        "aria-pressed": String(soundOn()),
+        onclick: () => {
+          toggleSound();
+          renderTodos();
+        },
+      },
+      t(soundOn() ? "todos.sound_on" : "todos.sound_off"),
+    ),
+  );
+  if (notificationsSupported() && Notification.permission === "denied") toggles.push(el("span", { class: "small muted" }, t("todos.notify_blocked")));
+  document.getElementById("todos-toggles").replaceChildren(...toggles);
+  const list = document.getElementById("todos-list");
+  if (!todos.loaded) list.replaceChildren(loadingState());
+  else if (todos.items.length === 0) list.replaceChildren(el("div", { class: "muted small", "data-testid": "todos-empty" }, t("todos.none")));
+  else {
+    list.replaceChildren(
+      el(
+        "ul",
+        { class: "todos-items" },
+        todos.items.map(({ action, order }) => {
+          const token = tokenInfo(ctx.deployment, order.token);
+          return el(
+            "li",
+            {},
+            el(
+              "a",
+              { class: "todo-row", href: `order.html?id=${order.id}`, "data-testid": "todo-row", "data-order-id": order.id, "data-action": action },
+              el("span", { class: "badge badge-todo" }, t(`todos.action.${action}`)),
+              " ",
+              t(`todos.hint.${action}`, { id: order.id, amount: formatToken(order.amount, token), total: formatFiat(fiatTotal(order.amount, order.price, token.decimals), order.fiat) }),
+            ),
+          );
+        }),
+      ),
+    );
+  }
+}
+
 async function main() {
   await boot("orders");
   // The statuses to filter by are the protocol's, as the backend serves them.
@@ -90,10 +168,17 @@ async function main() {
   for (const { name } of rules()?.statuses ?? []) {
     statusSelect.append(el("option", { value: name, "data-i18n": `status.${name}` }, t(`status.${name}`)));
   }
-  filters().addEventListener("change", load);
+  filters().addEventListener("change", () => load());
   window.addEventListener("sentinel:lang", render);
-  window.addEventListener("sentinel:session", load);
+  window.addEventListener("sentinel:session", () => load());
   onWalletChange(render);
+  // The to-dos move with pushes: the list below follows them (statuses, new orders) quietly.
+  onTodos(() => {
+    renderTodos();
+    if (signedIn() && !state.loading) load({ quiet: true });
+    else render();
+  });
+  renderTodos();
   await load();
 }
 
