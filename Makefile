@@ -94,7 +94,7 @@ setup-db:
 setup-bench:
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 
-bench: setup setup-bench setup-db setup-browser frontend/vendor/ethers.min.js
+bench: setup setup-bench setup-db setup-browser
 	python -m bench.gas
 	python -m bench.indexer
 	python -m bench.api
