@@ -1,7 +1,8 @@
 """Every page of the desk through axe-core, on a desktop and on a phone, in English and in
 Simplified Chinese: no critical or serious accessibility violation anywhere. The user is
 signed in and holds every staff role (so the officer console, the monitoring center and
-the nodes page show their content), and has an open order (so the order page shows one)."""
+the nodes page show their content), and has an open order (so the order page shows one);
+the market is also checked with a buy panel open."""
 
 import re
 from pathlib import Path
@@ -73,6 +74,13 @@ def test_a11y__every_page_has_no_critical_or_serious_violation(
             # axe exempts links inside a line of text from its target-size rule; a thumb does not.
             box = page.get_by_test_id("seller-stats").first.locator("a").bounding_box()
             assert box and box["height"] >= 24, f"the seller link is {box} on the market"
+            # The market with a buy panel open (its amount field, total and buttons).
+            page.get_by_test_id("buy").first.click()
+            page.get_by_test_id("buy-amount").fill("100")
+            expect(page.get_by_test_id("buy-total")).not_to_be_empty()
+            violations = a11y_violations(page)
+            if violations:
+                found["index.html, buy panel open"] = violations
     # All pages first, then one failure that lists every page's violations.
     lines = []
     for name, violations in found.items():
