@@ -99,7 +99,7 @@ setup-db:
 setup-bench:
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 
-bench: setup setup-bench setup-db
+bench: setup setup-bench setup-db setup-browser
 	python -m bench.gas
 	python -m bench.indexer
 	python -m bench.api
@@ -107,6 +107,8 @@ bench: setup setup-bench setup-db
 	python -m bench.ledger
 	python -m bench.kyc
 	python -m bench.monitoring
+	# Lighthouse (npm devDependency) on Debian's Chromium: the market and explorer pages on a phone.
+	python -m bench.web
 
 clean:
 	rm -rf .build .cache run

@@ -103,3 +103,24 @@ def keep_query_strings_out_of_logs() -> None:
         logger = logging.getLogger(name)
         if not any(isinstance(f, NoQueryStrings) for f in logger.filters):
             logger.addFilter(NoQueryStrings())
+
+
+class ApiCacheControl:
+    """`Cache-Control: no-store` on the API's answers unless a route chose its own: they
+    change with every block and many are one user's (a shared or disk cache keeps neither)."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope.get("path", "").startswith("/api/"):
+            return await self.app(scope, receive, send)
+
+        async def with_cache_control(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                if not any(name.lower() == b"cache-control" for name, _ in headers):
+                    message["headers"] = [*headers, (b"cache-control", b"no-store")]
+            await send(message)
+
+        await self.app(scope, receive, with_cache_control)

@@ -2,8 +2,8 @@
 // wallet, revert reasons turned into words, and the wait until the indexer has seen a
 // transaction (pages read everything else from the API, which follows the chain).
 
-import { ethers } from "../vendor/ethers.min.js";
 import { api, ApiError } from "./api.js";
+import { loadEthers, utf8Hex } from "./ethers-lazy.js";
 import { formatDuration } from "./format.js";
 import { hasKey, t } from "./i18n.js";
 
@@ -38,13 +38,15 @@ function ruleWords() {
 }
 
 /** @param {Deployment} deployment */
-export function escrowContract(deployment, runner) {
-  return new ethers.Contract(deployment.contracts.OtcEscrow, deployment.abis.OtcEscrow, runner);
+export async function escrowContract(deployment, runner) {
+  const { Contract } = await loadEthers();
+  return new Contract(deployment.contracts.OtcEscrow, deployment.abis.OtcEscrow, runner);
 }
 
 /** @param {Deployment} deployment */
-export function tokenContract(deployment, address, runner) {
-  return new ethers.Contract(address, deployment.token_abi, runner);
+export async function tokenContract(deployment, address, runner) {
+  const { Contract } = await loadEthers();
+  return new Contract(address, deployment.token_abi, runner);
 }
 
 /**
@@ -58,16 +60,18 @@ export function tokenInfo(deployment, address) {
 }
 
 export function fiatBytes3(code) {
-  return ethers.hexlify(ethers.toUtf8Bytes(code.toUpperCase()));
+  return utf8Hex(code.toUpperCase());
 }
 
 /** keccak of an order-specific random string: ties the mark-paid to this payment. */
-export function paymentRef(orderId) {
+export async function paymentRef(orderId) {
+  const ethers = await loadEthers();
   const nonce = ethers.hexlify(ethers.randomBytes(16));
   return ethers.keccak256(ethers.toUtf8Bytes(`sentinel-otc:order:${orderId}:payment:${nonce}`));
 }
 
-export function termsHash(text) {
+export async function termsHash(text) {
+  const ethers = await loadEthers();
   return ethers.keccak256(ethers.toUtf8Bytes(text || ""));
 }
 
@@ -75,8 +79,10 @@ export function termsHash(text) {
  * Log of `eventName` emitted by the escrow in `receipt`, decoded.
  * @param {Deployment} deployment
  */
-export function findEvent(deployment, receipt, eventName) {
-  const iface = new ethers.Interface(deployment.abis.OtcEscrow);
+export async function findEvent(deployment, receipt, eventName) {
+  if (!receipt) return null;
+  const { Interface } = await loadEthers();
+  const iface = new Interface(deployment.abis.OtcEscrow);
   for (const log of receipt?.logs || []) {
     if (log.address.toLowerCase() !== deployment.contracts.OtcEscrow.toLowerCase()) continue;
     try {
@@ -91,10 +97,18 @@ export function findEvent(deployment, receipt, eventName) {
 
 const ERROR_SELECTOR = "0x08c379a0"; // Error(string)
 
+/** Error(string)'s ABI encoding (offset, length, UTF-8 bytes): read here, no ethers needed. */
 function decodeRevertData(data) {
   if (typeof data !== "string" || !data.startsWith(ERROR_SELECTOR)) return null;
   try {
-    return ethers.AbiCoder.defaultAbiCoder().decode(["string"], `0x${data.slice(10)}`)[0];
+    const body = data.slice(10);
+    const word = (i) => Number(BigInt(`0x${body.slice(i * 64, i * 64 + 64)}`));
+    const start = word(0) / 32;
+    const length = word(start);
+    const hex = body.slice((start + 1) * 64, (start + 1) * 64 + length * 2);
+    if (hex.length !== length * 2) return null;
+    const bytes = Uint8Array.from(hex.match(/../g) || [], (b) => parseInt(b, 16));
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {
     return null;
   }

@@ -1,9 +1,25 @@
 // Numbers, money, addresses and times as people read them, in the page's language.
 // Token amounts stay bigint / decimal strings of base units until they are shown.
 
-import { ethers } from "../vendor/ethers.min.js";
 import { currentLang, t } from "./i18n.js";
 import { LIMITS, parseDecimal } from "./numbers.js";
+
+// Base units <-> decimal text with bigint alone: the market and explorer show amounts
+// without loading ethers (see ethers-lazy.js). Same text as ethers' formatUnits ("1.0", "5" with no decimals).
+function formatUnits(value, decimals) {
+  const negative = value < 0n;
+  const digits = (negative ? -value : value).toString().padStart(decimals + 1, "0");
+  const whole = digits.slice(0, digits.length - decimals);
+  const sign = negative ? "-" : "";
+  if (!decimals) return `${sign}${whole}`;
+  return `${sign}${whole}.${digits.slice(digits.length - decimals).replace(/0+$/, "") || "0"}`;
+}
+
+/** "12.5" (digits, at most `decimals` after the point; checked by the caller) -> base units. */
+function parseUnits(text, decimals) {
+  const [whole, frac = ""] = text.split(".");
+  return BigInt(whole + frac.padEnd(decimals, "0"));
+}
 
 export const PAYMENT_METHODS = [
   { bit: 0, key: "method.bank" },
@@ -39,7 +55,7 @@ function groupDecimal(text) {
 /** Base units -> "1,234.5" (trailing zeros dropped). */
 function formatAmount(value, decimals) {
   if (value === null || value === undefined || value === "") return "—";
-  let text = ethers.formatUnits(BigInt(value), decimals);
+  let text = formatUnits(BigInt(value), decimals);
   if (text.includes(".")) text = text.replace(/0+$/, "").replace(/\.$/, "");
   return groupDecimal(text);
 }
@@ -52,7 +68,7 @@ export function formatToken(value, token) {
 export function formatFiat(minor, fiat) {
   if (minor === null || minor === undefined) return "—";
   const digits = fiatDigits(fiat);
-  const text = ethers.formatUnits(BigInt(minor), digits);
+  const text = formatUnits(BigInt(minor), digits);
   try {
     return new Intl.NumberFormat(currentLang(), {
       style: "currency",
@@ -84,11 +100,11 @@ export function parsePrice(text, fiat) {
 }
 
 export function priceInput(minor, fiat) {
-  return ethers.formatUnits(BigInt(minor), fiatDigits(fiat));
+  return formatUnits(BigInt(minor), fiatDigits(fiat));
 }
 
 export function amountInput(value, decimals) {
-  let text = ethers.formatUnits(BigInt(value), decimals);
+  let text = formatUnits(BigInt(value), decimals);
   if (text.includes(".")) text = text.replace(/0+$/, "").replace(/\.$/, "");
   return text;
 }

@@ -3,8 +3,8 @@
 // connected wallet, follows accountsChanged / chainChanged without reloading, and asks
 // the wallet to switch to (or add) the deployment's chain before anything is sent.
 
-import { ethers } from "../vendor/ethers.min.js";
 import { api, getSession, revokeSession, setSession } from "./api.js";
+import { loadEthers, utf8Hex } from "./ethers-lazy.js";
 import { t } from "./i18n.js";
 
 const WALLET_KEY = "sentinel.wallet";
@@ -19,6 +19,8 @@ export const wallet = {
 
 let browserProvider = null;
 let browserProviderKey = null;
+/** ethers, loaded by attach(): set whenever `wallet.entry` is (see getProvider). */
+let ethers = null;
 let listening = null;
 
 export function onWalletChange(handler) {
@@ -69,8 +71,8 @@ function listen(entry) {
   listening = entry.provider;
 }
 
-function onAccountsChanged(accounts) {
-  const next = accounts?.length ? ethers.getAddress(accounts[0]) : null;
+async function onAccountsChanged(accounts) {
+  const next = accounts?.length ? (await loadEthers()).getAddress(accounts[0]) : null;
   if (next === wallet.address) return;
   wallet.address = next;
   if (!next) wallet.entry = null;
@@ -95,6 +97,8 @@ function onChainChanged(chainIdHex) {
 }
 
 async function attach(entry, accounts) {
+  // The first wallet connection is the moment a page needs ethers (checksums, signing).
+  ethers = await loadEthers();
   listen(entry);
   wallet.entry = entry;
   wallet.address = ethers.getAddress(accounts[0]);
@@ -106,8 +110,11 @@ async function attach(entry, accounts) {
 
 /** Reconnect silently to a wallet that already trusts this site (no prompt). */
 export async function restoreWallet() {
-  // Announcements answer our request at once, but give slow wallets a moment.
-  if (availableWallets().length === 0) await new Promise((resolve) => setTimeout(resolve, 300));
+  // Announcements answer our request at once, but give a slow wallet a moment, when one
+  // was connected before (a first visit has nothing to restore and no reason to wait).
+  if (availableWallets().length === 0 && localStorage.getItem(WALLET_KEY)) {
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
   const entry = rememberedWallet();
   if (!entry) return false;
   try {
@@ -141,7 +148,7 @@ function errorCode(err) {
 export async function ensureChain(deployment) {
   if (!wallet.entry) throw new Error(t("wallet.not_connected"));
   if (wallet.chainId === deployment.chain_id) return;
-  const chainId = ethers.toQuantity(deployment.chain_id);
+  const chainId = `0x${deployment.chain_id.toString(16)}`;
   const provider = wallet.entry.provider;
   try {
     await provider.request({ method: "wallet_switchEthereumChain", params: [{ chainId }] });
@@ -164,7 +171,7 @@ export async function ensureChain(deployment) {
   if (wallet.chainId !== deployment.chain_id) throw new Error(t("wallet.wrong_chain", { id: deployment.chain_id }));
 }
 
-/** An ethers provider over the wallet, rebuilt when the chain changes. */
+/** An ethers provider over the wallet, rebuilt when the chain changes (null without a wallet). */
 export function getProvider() {
   if (!wallet.entry) return null;
   const key = `${wallet.entry.info.uuid}:${wallet.chainId}`;
@@ -219,7 +226,7 @@ export async function signIn(deployment) {
   });
   const signature = await wallet.entry.provider.request({
     method: "personal_sign",
-    params: [ethers.hexlify(ethers.toUtf8Bytes(message)), address],
+    params: [utf8Hex(message), address],
   });
   const result = await api("/auth/siwe", { method: "POST", body: { message, signature }, auth: false });
   setSession({ token: result.token, expires_at: result.expires_at, address, user: result.user });

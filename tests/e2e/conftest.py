@@ -442,3 +442,44 @@ def confirm():
         return text
 
     return confirm_
+# -------------------------------------------------------------- accessibility
+
+AXE_JS = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+# What fails a journey: axe's two worst levels. WCAG 2.2's 24 px touch targets are off in
+# axe's defaults; a phone user needs them, so they are on here.
+A11Y_IMPACTS = ("critical", "serious")
+AXE_OPTIONS = {"rules": {"target-size": {"enabled": True}}, "resultTypes": ["violations"]}
+
+
+def a11y_violations(page) -> list[dict]:
+    """axe-core's critical and serious violations on the page as it is now."""
+    if not AXE_JS.exists():
+        pytest.fail("node_modules/axe-core is missing: run `make setup-node` (npm devDependency)")
+    if not page.evaluate("Boolean(window.axe)"):
+        page.add_script_tag(path=str(AXE_JS))
+    return page.evaluate(
+        """async ([options, impacts]) => {
+            const { violations } = await window.axe.run(document, options);
+            return violations
+              .filter((v) => impacts.includes(v.impact))
+              .map((v) => ({ id: v.id, impact: v.impact, help: v.help,
+                             nodes: v.nodes.slice(0, 5).map((n) => `${n.target.join(" ")}: ${n.failureSummary}`) }));
+        }""",
+        [AXE_OPTIONS, list(A11Y_IMPACTS)],
+    )
+
+
+@pytest.fixture
+def check_a11y():
+    """check_a11y(page, where): fails listing axe-core's critical and serious violations."""
+
+    def check(page, where=""):
+        violations = a11y_violations(page)
+        if violations:
+            lines = [f"{len(violations)} accessibility violation(s) on {where or page.url}:"]
+            for v in violations:
+                lines.append(f"- [{v['impact']}] {v['id']}: {v['help']}")
+                lines += [f"    {node}" for node in v["nodes"]]
+            pytest.fail("\n".join(lines))
+
+    return check

@@ -1,10 +1,10 @@
 // What the connected account may do with the order now, and doing it: the buttons and
 // their note, the panels they open, and each action sent from the wallet or relayed.
 
-import { ethers } from "../../vendor/ethers.min.js";
 import { api } from "../api.js";
 import { escrowContract, paymentRef, tokenInfo } from "../chain.js";
 import { confirmAction } from "../confirm.js";
+import { loadEthers } from "../ethers-lazy.js";
 import { formatFiat, formatToken, shortAddress } from "../format.js";
 import { t } from "../i18n.js";
 import { isEnded } from "../protocol.js";
@@ -111,6 +111,7 @@ async function evidenceHash() {
   } catch {
     // no transcript: fall back to a hash naming the order
   }
+  const ethers = await loadEthers();
   return ethers.keccak256(ethers.toUtf8Bytes(`sentinel-otc:order:${orderId}:dispute`));
 }
 
@@ -157,9 +158,9 @@ export async function perform(
   const viaRelay = (relayed || gasless()) && RELAYABLE.has(action);
   const label = t(TX_LABELS[action], { id: orderId }) + (viaRelay ? ` · ${t("order.gasless")}` : "");
   const receipt = await txBox.run(label, async () => {
-    const extra = action === "mark_paid" ? { payment_ref: ref ?? paymentRef(orderId) } : {};
+    const extra = action === "mark_paid" ? { payment_ref: ref ?? (await paymentRef(orderId)) } : {};
     if (viaRelay) return relay(/** @type {"mark_paid" | "release" | "cancel"} */ (action), extra);
-    const escrow = escrowContract(ctx.deployment, await getSigner(ctx.deployment));
+    const escrow = await escrowContract(ctx.deployment, await getSigner(ctx.deployment));
     switch (action) {
       case "mark_paid":
         return escrow.mark_paid(orderId, extra.payment_ref);

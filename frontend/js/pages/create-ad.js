@@ -63,7 +63,7 @@ function readForm() {
   if (state.balance !== null && amount > state.balance) {
     throw new Error(t("error.above_balance", { balance: formatToken(state.balance, token) }));
   }
-  return { token, amount, fiat, price, min, max, window: BigInt(f.window.value), methods, terms: termsHash(f.terms.value.trim()), termsText: f.terms.value.trim() };
+  return { token, amount, fiat, price, min, max, window: BigInt(f.window.value), methods, terms: null, termsText: f.terms.value.trim() };
 }
 
 function formFiat() {
@@ -116,7 +116,7 @@ async function refreshBalances() {
     return;
   }
   try {
-    const contract = tokenContract(ctx.deployment, token.address, provider);
+    const contract = await tokenContract(ctx.deployment, token.address, provider);
     const [balance, allowance] = await Promise.all([
       contract.balanceOf(wallet.address),
       contract.allowance(wallet.address, ctx.deployment.contracts.OtcEscrow),
@@ -184,7 +184,8 @@ async function approve() {
   render();
   await new TxBox($("approve-tx")).run(t("tx.approve", { symbol: values.token.symbol }), async () => {
     const signer = await getSigner(ctx.deployment);
-    return tokenContract(ctx.deployment, values.token.address, signer).approve(ctx.deployment.contracts.OtcEscrow, values.amount);
+    const token = await tokenContract(ctx.deployment, values.token.address, signer);
+    return token.approve(ctx.deployment.contracts.OtcEscrow, values.amount);
   });
   state.busy = false;
   await refreshBalances();
@@ -208,7 +209,7 @@ async function create() {
   const receipt = await new TxBox($("create-tx")).run(t("tx.create_ad"), async () => {
     const signer = await getSigner(ctx.deployment);
     values.terms = await committedTerms(values);
-    return escrowContract(ctx.deployment, signer).create_ad(
+    return (await escrowContract(ctx.deployment, signer)).create_ad(
       values.token.address,
       values.amount,
       values.price,
@@ -221,7 +222,7 @@ async function create() {
     );
   });
   state.busy = false;
-  const created = receipt && findEvent(ctx.deployment, receipt, "AdCreated");
+  const created = await findEvent(ctx.deployment, receipt, "AdCreated");
   if (created) {
     const adId = created.args.ad_id.toString();
     $("created").replaceChildren(
@@ -253,7 +254,7 @@ function postAnother() {
  * when not signed in or the backend cannot help.
  */
 async function committedTerms(values) {
-  if (!signedIn()) return values.terms;
+  if (!signedIn()) return termsHash(values.termsText);
   try {
     const mine = await api("/payments/details");
     const latest = new Map();
@@ -262,7 +263,7 @@ async function committedTerms(values) {
     return terms.terms_hash;
   } catch (err) {
     console.warn("terms not registered", err);
-    return values.terms;
+    return termsHash(values.termsText);
   }
 }
 
@@ -270,7 +271,7 @@ async function faucet() {
   const token = selectedToken();
   await new TxBox($("faucet-tx")).run(t("tx.faucet", { symbol: token.symbol }), async () => {
     const signer = await getSigner(ctx.deployment);
-    return tokenContract(ctx.deployment, token.address, signer).faucet(1000n * 10n ** BigInt(token.decimals));
+    return (await tokenContract(ctx.deployment, token.address, signer)).faucet(1000n * 10n ** BigInt(token.decimals));
   });
   await refreshBalances();
 }

@@ -38,6 +38,12 @@ const state = {
 };
 let requestSeq = 0;
 let loadedKey = null;
+const DEFAULT_QUERY = { sort: /** @type {"price"} */ ("price") };
+// The first page of ads under the default filters is asked for as this module starts,
+// beside boot()'s fetches instead of after them (a link with filters waits for boot: its
+// amounts need the deployment's token decimals).
+let earlyPage = location.search ? null : api("/ads", { query: { ...DEFAULT_QUERY, limit: PAGE_SIZE, offset: 0 }, auth: false });
+earlyPage?.catch(() => {}); // load() reports a failure, once it awaits the answer
 
 /** @type {() => any} the filter form (tsc checks API fields here, not DOM element kinds) */
 const form = () => document.getElementById("filters");
@@ -107,8 +113,10 @@ async function load({ append = false, force = false } = {}) {
     document.getElementById("ads").setAttribute("aria-busy", "true");
     render();
   }
+  const early = !append && key === JSON.stringify(DEFAULT_QUERY) ? earlyPage : null;
+  earlyPage = null;
   try {
-    const page = await api("/ads", { query: { ...query, limit: PAGE_SIZE, offset: append ? state.items.length : 0 }, auth: false });
+    const page = await (early ?? api("/ads", { query: { ...query, limit: PAGE_SIZE, offset: append ? state.items.length : 0 }, auth: false }));
     if (seq !== requestSeq) return; // a newer filter won
     state.items = append ? [...state.items, ...page.items] : page.items;
     document.getElementById("ads").dataset.query = key;
@@ -201,10 +209,10 @@ function buyPanel(ad, token) {
     // max_price = the price shown: the escrow refuses the order if the seller raised it meanwhile.
     const receipt = await box.run(t("tx.open_order"), async () => {
       const signer = await getSigner(ctx.deployment);
-      return escrowContract(ctx.deployment, signer).open_order(ad.id, amount, ad.price);
+      return (await escrowContract(ctx.deployment, signer)).open_order(ad.id, amount, ad.price);
     });
     openButton.disabled = false;
-    const opened = receipt && findEvent(ctx.deployment, receipt, "OrderOpened");
+    const opened = await findEvent(ctx.deployment, receipt, "OrderOpened");
     if (opened) location.href = `order.html?id=${opened.args.order_id}`;
   });
   return el(

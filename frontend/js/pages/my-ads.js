@@ -86,7 +86,7 @@ async function act(id, box, label, call, { before = undefined, onSuccess = undef
   let receipt = null;
   try {
     if (!before || (await before())) {
-      receipt = await box.run(label, async () => call(escrowContract(ctx.deployment, await getSigner(ctx.deployment))));
+      receipt = await box.run(label, async () => call(await escrowContract(ctx.deployment, await getSigner(ctx.deployment))));
     }
   } finally {
     state.busy[id] = false;
@@ -193,7 +193,7 @@ function amountPanel(ad, token, box, kind) {
         return null;
       });
       if (!signer) return false;
-      const tokenWithSigner = tokenContract(ctx.deployment, token.address, signer);
+      const tokenWithSigner = await tokenContract(ctx.deployment, token.address, signer);
       const allowance = await tokenWithSigner.allowance(wallet.address, ctx.deployment.contracts.OtcEscrow);
       if (allowance >= amount) return true;
       const approved = await box.run(t("tx.approve", { symbol: token.symbol }), () =>
