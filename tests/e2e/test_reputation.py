@@ -44,21 +44,24 @@ def test_reputation__both_parties_leave_feedback_and_the_market_shows_it(
         expect(page.get_by_test_id("order-status")).to_have_attribute("data-status", "RELEASED")
         return handle
 
-    def leave(page, rating, comment):
+    def leave(page, rating, comment, shot=None):
         form = page.get_by_test_id("feedback-form")
         expect(form).to_be_visible()
         # Nothing is signed without a rating.
         form.get_by_test_id("leave-feedback").click()
         expect(form.get_by_test_id("feedback-error")).to_have_text(words["reputation.choose_rating"])
         form.get_by_test_id(f"feedback-{rating}").check()
+        expect(form.get_by_test_id("feedback-error")).to_have_text("")
         form.get_by_test_id("feedback-comment-input").fill(comment)
         expect(form.get_by_test_id("feedback-count")).to_have_text(
             fill(words["reputation.chars_left"], n=280 - len(comment))
         )
+        if shot:
+            screenshot(page, shot)
         form.get_by_test_id("leave-feedback").click()
 
     buyer_comment = "放币很快，谢谢！" if lang == "zh-CN" else "Released within minutes, thank you!"
-    seller_comment = "付款准时。" if lang == "zh-CN" else "Paid on time."
+    seller_comment = "付款晚了两个小时。" if lang == "zh-CN" else "Paid two hours late."
 
     # --- the buyer rates the seller from the order page
     b = order_page(buyer)
@@ -67,7 +70,7 @@ def test_reputation__both_parties_leave_feedback_and_the_market_shows_it(
     expect(card).to_be_visible()
     expect(card.locator("h2")).to_have_text(words["reputation.title"])
     expect(bp.get_by_test_id("feedback-seller")).to_have_attribute("data-left", "0")
-    leave(bp, "positive", buyer_comment)
+    leave(bp, "positive", buyer_comment, shot=f"reputation-form-{lang}-{'phone' if mobile else 'desktop'}")
     mine = bp.get_by_test_id("feedback-buyer")
     expect(mine).to_have_attribute("data-left", "1")
     expect(mine.get_by_test_id("feedback-rating")).to_have_text(words["reputation.positive"])
@@ -81,8 +84,11 @@ def test_reputation__both_parties_leave_feedback_and_the_market_shows_it(
     sp = s.page
     theirs = sp.get_by_test_id("feedback-buyer")
     expect(theirs.get_by_test_id("feedback-comment")).to_have_text(buyer_comment)
-    leave(sp, "positive", seller_comment)
-    expect(sp.get_by_test_id("feedback-seller").get_by_test_id("feedback-comment")).to_have_text(seller_comment)
+    leave(sp, "negative", seller_comment)
+    said = sp.get_by_test_id("feedback-seller")
+    expect(said.get_by_test_id("feedback-comment")).to_have_text(seller_comment)
+    expect(said).to_have_attribute("data-positive", "0")
+    expect(said.get_by_test_id("feedback-rating")).to_have_text(words["reputation.negative"])
     expect(sp.get_by_test_id("feedback-form")).to_have_count(0)
     if lang == "zh-CN":
         assert_all_chinese(sp)

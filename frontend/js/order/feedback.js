@@ -139,6 +139,10 @@ function buildForm() {
     el("div", { class: "row" }, submit),
     errorLine,
   );
+  // A choice made answers the last complaint.
+  form.addEventListener("change", () => {
+    errorLine.textContent = "";
+  });
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const picked = /** @type {HTMLInputElement | null} */ (form.querySelector("input[name=feedback-rating]:checked"));
