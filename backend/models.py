@@ -9,3 +9,4 @@ from backend.monitoring.models import Alert, CameraFrame, CameraSession, FailedS
 from backend.negotiation.models import ChatMessage  # noqa: F401
 from backend.nodes.models import Authority, NodeAdmission, NodeChallenge, NodeHeartbeat, NodeProposal, NodeRecord  # noqa: F401
 from backend.payments.models import PaymentDetail, PaymentProof, TermsDocument  # noqa: F401
+from backend.reputation.models import Feedback  # noqa: F401

@@ -12,6 +12,7 @@ from backend.nodes.routes import router as nodes_router
 from backend.notifications.routes import router as notifications_router
 from backend.payments.routes import router as payments_router
 from backend.relay.routes import router as relay_router
+from backend.reputation.routes import router as reputation_router
 
 ROUTERS = [
     auth_router,
@@ -26,4 +27,5 @@ ROUTERS = [
     payments_router,
     monitoring_router,
     kyc_router,
+    reputation_router,
 ]

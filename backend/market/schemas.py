@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict
 from backend.columns import Amount
 from backend.market.models import Ad, Order
 from backend.protocol import CancelReason, OrderStatus
+from backend.reputation.schemas import FeedbackSummary
 
 
 class _FromRow(BaseModel):
@@ -46,6 +47,7 @@ class TraderStats(BaseModel):
     as_seller: int
     as_buyer: int
     disputes: int
+    feedback: FeedbackSummary  # positive / negative counts of what others left about them
 
 
 class AdWithStats(AdPublic):

@@ -10,6 +10,7 @@ from backend.market.models import Ad, Order
 from backend.market.schemas import AdPublic, AdWithStats, TraderStats
 from backend.negotiation.models import ChatMessage
 from backend.protocol import ENDED_STATUSES, OrderStatus
+from backend.reputation.service import summaries as feedback_summaries
 
 AD_FIELDS = tuple(AdPublic.model_fields)
 
@@ -84,6 +85,7 @@ def trader_stats_many(session: Session, addresses: set[str]) -> dict[str, Trader
         return {}
     counts = {row.party: row for row in session.exec(_party_counts(addresses)).all()}
     medians = dict(session.exec(_median_release_seconds(addresses)).all())
+    feedback = feedback_summaries(session=session, addresses=addresses)
     stats = {}
     for address in addresses:
         row = counts.get(address)
@@ -99,6 +101,7 @@ def trader_stats_many(session: Session, addresses: set[str]) -> dict[str, Trader
             as_seller=row.as_seller if row else 0,
             as_buyer=row.as_buyer if row else 0,
             disputes=row.disputes if row else 0,
+            feedback=feedback[address],
         )
     return stats
 

@@ -22,7 +22,8 @@ import { rules } from "../protocol.js";
 import { frozenBlock } from "../freeze-gate.js";
 import { kycBlock } from "../kyc-gate.js";
 import { boot, ctx } from "../shell.js";
-import { TxBox, el, emptyState, errorBox, explorerLink, loadingState } from "../ui.js";
+import { feedbackCounts } from "../reputation.js";
+import { TxBox, el, emptyState, errorBox, loadingState } from "../ui.js";
 import { getSigner, onWalletChange, wallet } from "../wallet.js";
 
 const PAGE_SIZE = 20;
@@ -145,7 +146,8 @@ function sellerLine(ad) {
   return el(
     "div",
     { class: "seller-line", "data-testid": "seller-stats" },
-    t("seller.label"), " ", explorerLink(ad.seller, shortAddress(ad.seller)), " · ", parts.join(" · "),
+    t("seller.label"), " ", el("a", { href: `trader.html?address=${ad.seller}`, class: "mono", "data-testid": "seller-link" }, shortAddress(ad.seller)), " · ", parts.join(" · "),
+    " · ", feedbackCounts(stats.feedback),
   );
 }
 

@@ -14,6 +14,7 @@ import { onWalletChange } from "../wallet.js";
 import { initActions, perform, renderActions, resetActions, useCamera } from "../order/actions.js";
 import { orderCamera } from "../order/camera.js";
 import { chatLive, connectChat, pollChat, renderChat, renderChatGate, restartChat, sendChat } from "../order/chat.js";
+import { renderFeedback } from "../order/feedback.js";
 import { connectNotifications, restartNotifications } from "../order/notifications.js";
 import { mountPayment } from "../order/payment.js";
 import { byId, expired, onChange, orderId, refresh, role, state } from "../order/state.js";
@@ -21,7 +22,7 @@ import { renderDeadline, renderHeading, renderSummary, renderTimeline } from "..
 
 const POLL_MS = 3000;
 
-const VIEWS = [renderHeading, renderSummary, renderDeadline, renderActions, renderTimeline, renderChatGate];
+const VIEWS = [renderHeading, renderSummary, renderDeadline, renderActions, renderFeedback, renderTimeline, renderChatGate];
 let payment; // the payment step (../order/payment.js), mounted once the page boots
 const camera = orderCamera(orderId, {
   section: byId("camera-card"),

@@ -1,0 +1,1 @@
+"""Reputation: feedback each party of an ended order leaves once, signed by their wallet."""
