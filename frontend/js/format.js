@@ -4,7 +4,7 @@
 import { currentLang, t } from "./i18n.js";
 import { LIMITS, parseDecimal } from "./numbers.js";
 
-// Base units <-> decimal text with bigint alone: the market and explorer show amounts
+// Base units -> decimal text with bigint alone: the market and explorer show amounts
 // without loading ethers (see ethers-lazy.js). Same text as ethers' formatUnits ("1.0", "5" with no decimals).
 function formatUnits(value, decimals) {
   const negative = value < 0n;
@@ -13,12 +13,6 @@ function formatUnits(value, decimals) {
   const sign = negative ? "-" : "";
   if (!decimals) return `${sign}${whole}`;
   return `${sign}${whole}.${digits.slice(digits.length - decimals).replace(/0+$/, "") || "0"}`;
-}
-
-/** "12.5" (digits, at most `decimals` after the point; checked by the caller) -> base units. */
-function parseUnits(text, decimals) {
-  const [whole, frac = ""] = text.split(".");
-  return BigInt(whole + frac.padEnd(decimals, "0"));
 }
 
 export const PAYMENT_METHODS = [

@@ -442,6 +442,8 @@ def confirm():
         return text
 
     return confirm_
+
+
 # -------------------------------------------------------------- accessibility
 
 AXE_JS = ROOT / "node_modules" / "axe-core" / "axe.min.js"

@@ -85,7 +85,7 @@ async function readOrderFee(order) {
   try {
     const provider = getProvider();
     if (!provider || state.feeBps !== null) return;
-    const onChain = await escrowContract(ctx.deployment, provider).orders(order.id);
+    const onChain = await (await escrowContract(ctx.deployment, provider)).orders(order.id);
     state.feeBps = Number(onChain.fee_bps);
   } catch {
     // no answer: the current rate stands in (the contract decides in any case)
