@@ -909,20 +909,55 @@ class EscrowMachine(RuleBasedStateMachine):
         # Now and then the token blocklists a trader or the fee recipient; most blocks are
         # lifted soon, so the desk keeps trading and the credits get withdrawn.
         pool = self.ctx.traders + [self.ctx.fee_recipient]
-        account = pool[who % len(pool)]
+        live = [o for o in self.orders.values() if o["status"] in LIVE]
+        if live and coin % 2 == 0:
+            # A party of a live order, so that its settlement meets the refusal.
+            order = live[who % len(live)]
+            pool = [order["buyer"], self.ads[order["ad"]]["seller"]]
+        account = pool[(who >> 4) % len(pool)]
         if account in self.blocked:
             if coin < 7:
                 self._do_set_blocked(account, False)
         elif coin < 4:
             self._do_set_blocked(account, True)
 
-    @rule(who=selectors, owed=st.sampled_from([True] * 4 + [False]))
+    @rule(pick=big_selectors, choice=st.integers(0, 3), bps=st.integers(0, BPS))
     @counted
-    def withdraw_credit(self, who, owed):
-        # Mostly an account that is owed something (refused while still blocked), else anyone.
+    def settle_with_a_party_blocked(self, pick, choice, bps):
+        """A live order settles while the token refuses the party it pays: a release or a
+        resolution to a blocked buyer, a refund to a blocked seller of a closed ad."""
+        live = [i for i in sorted(self.orders) if self.orders[i]["status"] in LIVE]
+        if not live:
+            return
+        order_id = live[pick % len(live)]
+        order = self.orders[order_id]
+        ad = self.ads[order["ad"]]
+        buyer, seller = order["buyer"], ad["seller"]
+        if order["status"] == DISPUTED:
+            for account in (buyer, seller)[: 1 + choice % 2]:
+                if account not in self.blocked:
+                    self._do_set_blocked(account, True)
+            self._do_resolve_dispute(order_id, self.ctx.arbitrator, bps)
+        elif choice < 2 or not ad["closed"]:
+            if buyer not in self.blocked:
+                self._do_set_blocked(buyer, True)
+            self._do_release(order_id, seller)
+        else:
+            if seller not in self.blocked:
+                self._do_set_blocked(seller, True)
+            self._do_cancel(order_id, buyer)
+
+    @rule(who=selectors, owed=st.sampled_from([True] * 4 + [False]), unblock_first=st.booleans())
+    @counted
+    def withdraw_credit(self, who, owed, unblock_first):
+        # Mostly an account that is owed something (refused while still blocked, so half the
+        # time the token lifts the block first), else anyone.
         owing = sorted(a for a, amount in self.credits.items() if amount)
         pool = owing if (owing and owed) else self.ctx.traders + [self.ctx.fee_recipient, self.ctx.admin]
-        self._do_withdraw_credit(pool[who % len(pool)])
+        account = pool[who % len(pool)]
+        if unblock_first and account in self.blocked:
+            self._do_set_blocked(account, False)
+        self._do_withdraw_credit(account)
 
     @rule(fee=fee_values, by_admin=as_party, o=selectors)
     @counted
