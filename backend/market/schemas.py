@@ -5,7 +5,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from backend.columns import Amount
-from backend.market.models import Ad, Order
+from backend.market.models import Ad, Credit, Order
 from backend.protocol import CancelReason, OrderStatus
 
 
@@ -110,3 +110,17 @@ class OrderPage(BaseModel):
 
 
 AdSort = Literal["price", "-price", "newest", "oldest", "-available"]
+
+
+class CreditPublic(_FromRow):
+    """A payout the token refused, waiting in the escrow: withdraw it with
+    `withdraw_credit(token)` from the account's own wallet."""
+
+    token: str
+    amount: Amount
+    last_order_id: int | None
+    updated_at: int
+
+    @classmethod
+    def of(cls, credit: Credit) -> "CreditPublic":
+        return cls.model_validate(credit)
