@@ -1118,14 +1118,19 @@ def _permit(token: address, amount: uint256, deadline: uint256, v: uint8, r: byt
     # A token without EIP-2612 reverts with no data (unknown selector);
     # say so in words. A token that has permit and refuses it (bad
     # signature, expired) keeps its own reason.
+    payload: Bytes[228] = abi_encode(
+        msg.sender,
+        self,
+        amount,
+        deadline,
+        v,
+        r,
+        s,
+        method_id=method_id("permit(address,address,uint256,uint256,uint8,bytes32,bytes32)"),
+    )
     success: bool = False
     response: Bytes[256] = b""
-    success, response = raw_call(
-        token,
-        abi_encode(msg.sender, self, amount, deadline, v, r, s, method_id=method_id("permit(address,address,uint256,uint256,uint8,bytes32,bytes32)")),
-        max_outsize=256,
-        revert_on_failure=False,
-    )
+    success, response = raw_call(token, payload, max_outsize=256, revert_on_failure=False)
     if not success:
         assert len(response) != 0, "otc_escrow: token has no permit"
         raw_revert(response)
