@@ -409,8 +409,10 @@ def test_event_order__ad_event_before_the_transfer(escrow, hook_token, trader, a
 
 
 @pytest.mark.parametrize("which", ["no_return_token", "blocklist_token"])
-def test_create_ad_with_permit__token_without_permit(escrow, seller, which, request, chain):
-    t = request.getfixturevalue(which)
+def test_create_ad_with_permit__token_without_permit(escrow, seller, no_return_token, blocklist_token, which, chain):
+    # Both fixtures are requested up front: a session fixture first made inside a test
+    # would be reverted with the test's snapshot.
+    t = {"no_return_token": no_return_token, "blocklist_token": blocklist_token}[which]
     deadline = chain.pending_timestamp + HOUR
     with ape.reverts("otc_escrow: token has no permit"):
         escrow.create_ad_with_permit(
