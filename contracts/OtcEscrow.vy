@@ -17,6 +17,14 @@
        PAID -open_dispute-> DISPUTED -resolve_dispute-> RESOLVED
      Pause stops new business (ads, top-ups, orders); it never traps
      funds: settlement, cancels, withdrawals and closing still work.
+     Neither can a token that refuses one party (a blocklisted or paused
+     recipient): a payout that fails at settlement is credited to the
+     recipient, who takes it later with `withdraw_credit`, and the order
+     ends all the same. Every function that changes an ad holds the
+     reentrancy lock, and every event is logged before the external
+     calls of its function, so a token with transfer hooks can neither
+     change an ad midway nor make the log order differ from the state
+     order.
 """
 
 from ethereum.ercs import IERC20
@@ -24,7 +32,6 @@ from ethereum.ercs import IERC165
 implements: IERC165
 
 from snekmate.auth.interfaces import IAccessControl
-from snekmate.tokens.interfaces import IERC20Permit
 implements: IAccessControl
 
 from snekmate.auth import access_control
@@ -167,6 +174,9 @@ fee_bps: public(uint256)
 fee_recipient: public(address)
 # @dev Fees collected and not yet withdrawn, by token.
 accrued_fees: public(HashMap[address, uint256])
+# @dev Payouts a token refused, by recipient and token, waiting for
+#      `withdraw_credit`.
+credits: public(HashMap[address, HashMap[address, uint256]])
 # @dev Tokens that may be traded.
 token_allowed: public(HashMap[address, bool])
 # @dev Minimum KYC level for both parties; 0 means KYC is not required.
@@ -299,6 +309,22 @@ event ActionRelayed:
     relayer: indexed(address)
     action: uint8
     nonce: uint256
+
+
+# @dev Emitted when a payout the token refused is credited to `account`
+#      instead (withdrawable with `withdraw_credit`).
+event PayoutCredited:
+    account: indexed(address)
+    token: indexed(address)
+    order_id: indexed(uint256)
+    amount: uint256
+
+
+# @dev Emitted when an account takes out its credited payouts.
+event CreditWithdrawn:
+    account: indexed(address)
+    token: indexed(address)
+    amount: uint256
 
 
 # @dev Emitted when the fee rate changes.
@@ -442,7 +468,7 @@ def create_ad_with_permit(
     @notice `create_ad` in one transaction for a token with EIP-2612
             permit: the seller signs the allowance instead of approving.
     """
-    extcall IERC20Permit(token).permit(msg.sender, self, amount, permit_deadline, v, r, s)
+    self._permit(token, amount, permit_deadline, v, r, s)
     return self._create_ad(
         token, amount, price, fiat, min_amount, max_amount, payment_window, payment_methods, terms_hash
     )
@@ -460,11 +486,12 @@ def top_up(ad_id: uint256, amount: uint256):
     assert ad.available + amount <= MAX_UINT128, "otc_escrow: amount too large"
     ad.available += amount
     self._store_ad(ad_id, ad)
-    self._pull(ad.token, msg.sender, amount)
     log AdToppedUp(ad_id=ad_id, seller=msg.sender, amount=amount)
+    self._pull(ad.token, msg.sender, amount)
 
 
 @external
+@nonreentrant
 def update_ad(
     ad_id: uint256,
     price: uint256,
@@ -499,6 +526,7 @@ def update_ad(
 
 
 @external
+@nonreentrant
 def pause_ad(ad_id: uint256):
     """
     @notice Stops new orders on the ad; open orders carry on.
@@ -511,6 +539,7 @@ def pause_ad(ad_id: uint256):
 
 
 @external
+@nonreentrant
 def resume_ad(ad_id: uint256):
     """
     @notice Takes new orders on the ad again.
@@ -533,8 +562,8 @@ def withdraw(ad_id: uint256, amount: uint256):
     assert amount <= ad.available, "otc_escrow: amount exceeds available"
     ad.available -= amount
     self._store_ad(ad_id, ad)
-    self._safe_transfer(ad.token, msg.sender, amount)
     log AdWithdrawn(ad_id=ad_id, seller=msg.sender, amount=amount)
+    self._safe_transfer(ad.token, msg.sender, amount)
 
 
 @external
@@ -551,15 +580,16 @@ def close_ad(ad_id: uint256):
     ad.active = False
     ad.closed = True
     self._store_ad(ad_id, ad)
+    log AdClosed(ad_id=ad_id, seller=msg.sender, refunded=refunded)
     if refunded != 0:
         self._safe_transfer(ad.token, msg.sender, refunded)
-    log AdClosed(ad_id=ad_id, seller=msg.sender, refunded=refunded)
 
 
 # --------------------------------------------------------------- orders
 
 
 @external
+@nonreentrant
 def open_order(ad_id: uint256, amount: uint256, max_price: uint256) -> uint256:
     """
     @notice Opens an order for `amount` tokens of ad `ad_id`, failing if
@@ -652,8 +682,8 @@ def cancel_expired(order_id: uint256):
     assert block.timestamp > order.deadline, "otc_escrow: deadline not reached"
     order.status = STATUS_CANCELLED
     self._store_order(order_id, order)
-    self._unlock(order.ad_id, order.amount)
     log OrderCancelled(order_id=order_id, by=msg.sender, reason=CANCEL_EXPIRED)
+    self._unlock(order_id, order.ad_id, order.amount)
 
 
 @external
@@ -715,10 +745,6 @@ def resolve_dispute(order_id: uint256, buyer_bps: uint256):
     self._store_ad(order.ad_id, ad)
     if fee != 0:
         self.accrued_fees[ad.token] += fee
-    if buyer_amount != fee:
-        self._safe_transfer(ad.token, order.buyer, buyer_amount - fee)
-    if refund_seller:
-        self._safe_transfer(ad.token, ad.seller, seller_amount)
     log DisputeResolved(
         order_id=order_id,
         arbitrator=msg.sender,
@@ -727,6 +753,10 @@ def resolve_dispute(order_id: uint256, buyer_bps: uint256):
         seller_amount=seller_amount,
         fee=fee,
     )
+    if buyer_amount != fee:
+        self._pay(ad.token, order.buyer, buyer_amount - fee, order_id)
+    if refund_seller:
+        self._pay(ad.token, ad.seller, seller_amount, order_id)
 
 
 # -------------------------------------------------------- relayed actions
@@ -800,8 +830,27 @@ def withdraw_fees(token: address):
     amount: uint256 = self.accrued_fees[token]
     assert amount != 0, "otc_escrow: no fees to withdraw"
     self.accrued_fees[token] = 0
-    self._safe_transfer(token, recipient, amount)
     log FeesWithdrawn(token=token, recipient=recipient, amount=amount)
+    # Fees are already pulled: a recipient the token refuses makes this
+    # revert and the fees stay accrued until the admin names another
+    # recipient; no trader waits on it.
+    self._safe_transfer(token, recipient, amount)
+
+
+@external
+@nonreentrant
+def withdraw_credit(token: address):
+    """
+    @notice Pays the caller the payouts in `token` that were credited
+            because the token refused them at settlement (see
+            `PayoutCredited`). Reverts, keeping the credit, while the
+            token still refuses the caller.
+    """
+    amount: uint256 = self.credits[msg.sender][token]
+    assert amount != 0, "otc_escrow: nothing to withdraw"
+    self.credits[msg.sender][token] = 0
+    log CreditWithdrawn(account=msg.sender, token=token, amount=amount)
+    self._safe_transfer(token, msg.sender, amount)
 
 
 @external
@@ -878,7 +927,6 @@ def _create_ad(
             closed=False,
         ),
     )
-    self._pull(token, msg.sender, amount)
     log AdCreated(
         ad_id=ad_id,
         seller=msg.sender,
@@ -892,6 +940,7 @@ def _create_ad(
         payment_methods=payment_methods,
         terms_hash=terms_hash,
     )
+    self._pull(token, msg.sender, amount)
     return ad_id
 
 
@@ -921,8 +970,8 @@ def _release(order_id: uint256, actor: address):
     fee: uint256 = order.amount * order.fee_bps // BPS
     if fee != 0:
         self.accrued_fees[ad.token] += fee
-    self._safe_transfer(ad.token, order.buyer, order.amount - fee)
     log OrderReleased(order_id=order_id, seller=actor, buyer=order.buyer, amount=order.amount, fee=fee)
+    self._pay(ad.token, order.buyer, order.amount - fee, order_id)
 
 
 @internal
@@ -932,19 +981,21 @@ def _cancel(order_id: uint256, actor: address):
     assert order.status == STATUS_OPEN or order.status == STATUS_PAID, "otc_escrow: order not cancellable"
     order.status = STATUS_CANCELLED
     self._store_order(order_id, order)
-    self._unlock(order.ad_id, order.amount)
     log OrderCancelled(order_id=order_id, by=actor, reason=CANCEL_BY_BUYER)
+    self._unlock(order_id, order.ad_id, order.amount)
 
 
 @internal
-def _unlock(ad_id: uint256, amount: uint256):
+def _unlock(order_id: uint256, ad_id: uint256, amount: uint256):
     # A cancelled order's tokens go back on sale, unless the seller has
-    # closed the ad: then they go straight back to the seller.
+    # closed the ad: then they go straight back to the seller (or to the
+    # seller's credit, so a seller the token refuses cannot hold the
+    # buyer's cancel hostage).
     ad: Ad = self._load_ad(ad_id)
     ad.locked -= amount
     if ad.closed:
         self._store_ad(ad_id, ad)
-        self._safe_transfer(ad.token, ad.seller, amount)
+        self._pay(ad.token, ad.seller, amount, order_id)
     else:
         ad.available += amount
         self._store_ad(ad_id, ad)
@@ -1034,15 +1085,55 @@ def _safe_transfer(token: address, to: address, amount: uint256):
 
 
 @internal
+def _pay(token: address, to: address, amount: uint256, order_id: uint256):
+    # A settlement payout. If the token refuses it (recipient blocklisted,
+    # token paused, a hook that reverts), the order still ends: the amount
+    # stays here as the recipient's credit, withdrawn later by them.
+    if not self._call_ok(token, abi_encode(to, amount, method_id=method_id("transfer(address,uint256)"))):
+        self.credits[to][token] += amount
+        log PayoutCredited(account=to, token=token, order_id=order_id, amount=amount)
+
+
+@internal
 def _safe_call(token: address, payload: Bytes[100]):
+    assert self._call_ok(token, payload), "otc_escrow: token transfer failed"
+
+
+@internal
+def _call_ok(token: address, payload: Bytes[100]) -> bool:
     # Tokens like USDT return nothing from transfer: accept an empty
     # answer, and a `true` one, and nothing else.
     success: bool = False
     response: Bytes[32] = b""
     success, response = raw_call(token, payload, max_outsize=32, revert_on_failure=False)
-    assert success, "otc_escrow: token transfer failed"
+    if not success:
+        return False
     if len(response) != 0:
-        assert convert(response, bool), "otc_escrow: token transfer failed"
+        return convert(response, bool)
+    return True
+
+
+@internal
+def _permit(token: address, amount: uint256, deadline: uint256, v: uint8, r: bytes32, s: bytes32):
+    # A token without EIP-2612 reverts with no data (unknown selector);
+    # say so in words. A token that has permit and refuses it (bad
+    # signature, expired) keeps its own reason.
+    payload: Bytes[228] = abi_encode(
+        msg.sender,
+        self,
+        amount,
+        deadline,
+        v,
+        r,
+        s,
+        method_id=method_id("permit(address,address,uint256,uint256,uint8,bytes32,bytes32)"),
+    )
+    success: bool = False
+    response: Bytes[256] = b""
+    success, response = raw_call(token, payload, max_outsize=256, revert_on_failure=False)
+    if not success:
+        assert len(response) != 0, "otc_escrow: token has no permit"
+        raw_revert(response)
 
 
 @internal

@@ -50,3 +50,15 @@ class Order(SQLModel, table=True):
     disputed_by: str | None = Field(default=None, max_length=42)
     evidence_hash: str | None = Field(default=None, max_length=66)
     buyer_bps: int | None = None
+
+
+class Credit(SQLModel, table=True):
+    """A payout the token refused at settlement (a blocklisted or paused recipient), held
+    in the escrow for its owner to withdraw (`withdraw_credit`); zero once withdrawn."""
+
+    __tablename__ = "escrow_credit"
+    account: str = Field(primary_key=True, max_length=42)
+    token: str = Field(primary_key=True, max_length=42)
+    amount: int = Field(sa_column=Column(Uint256, nullable=False))
+    last_order_id: int | None = None
+    updated_at: int

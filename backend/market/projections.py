@@ -4,12 +4,12 @@ from sqlmodel import Session
 
 from backend.chain.models import ChainEvent
 from backend.chain.projections import Projection, add, get, require
-from backend.market.models import Ad, Order
+from backend.market.models import Ad, Credit, Order
 from backend.protocol import CancelReason, OrderStatus
 
 ESCROW = "OtcEscrow"
 
-projection = Projection("market", tables=[Order, Ad])  # orders first: they reference ads
+projection = Projection("market", tables=[Order, Ad, Credit])  # orders first: they reference ads
 on = projection.on
 
 
@@ -200,3 +200,26 @@ def dispute_resolved(session: Session, event: ChainEvent) -> None:
     ad.locked -= order.amount
     if not ad.closed:
         ad.available += int(a["seller_amount"])
+
+
+@on(ESCROW, "PayoutCredited")
+def payout_credited(session: Session, event: ChainEvent) -> None:
+    # The order itself ended through its own event (released, cancelled, resolved);
+    # this only records that the token refused the payout and where it waits.
+    a = event.args
+    key = (a["account"], a["token"])
+    credit = get(session, Credit, key)
+    if credit is None:
+        credit = Credit(account=a["account"], token=a["token"], amount=0, updated_at=event.timestamp)
+        add(session, credit, key)
+    credit.amount += int(a["amount"])
+    credit.last_order_id = event.order_id
+    credit.updated_at = event.timestamp
+
+
+@on(ESCROW, "CreditWithdrawn")
+def credit_withdrawn(session: Session, event: ChainEvent) -> None:
+    a = event.args
+    credit = require(session, Credit, (a["account"], a["token"]), "credit")
+    credit.amount -= int(a["amount"])
+    credit.updated_at = event.timestamp

@@ -17,6 +17,7 @@ from backend.market.schemas import (
     AdPage,
     AdSort,
     AdWithStats,
+    CreditPublic,
     OrderDetail,
     OrderPage,
     OrderPublic,
@@ -166,6 +167,20 @@ def my_todos(user: CurrentUser, session: SessionDep) -> TodoList:
         raise DomainError(400, "this account has no wallet address; sign in with a wallet")
     todos = service.todos_of(session, address=user.address)
     return TodoList(items=[TodoItem(action=a, order=OrderPublic.of(o)) for o, a in todos], count=len(todos))
+
+
+@router.get(
+    "/me/credits",
+    response_model=list[CreditPublic],
+    summary="The signed-in user's payouts waiting in the escrow",
+    description="Payouts a token refused at settlement (a blocklisted or paused recipient), credited to the "
+    "user on chain; the wallet takes each with `withdraw_credit(token)`.",
+    responses={400: {"description": "Account without a wallet"}, 401: {"description": "Not signed in"}},
+)
+def my_credits(user: CurrentUser, session: SessionDep) -> list[CreditPublic]:
+    if user.address is None:
+        raise DomainError(400, "this account has no wallet address; sign in with a wallet")
+    return [CreditPublic.of(c) for c in service.credits_of(session, account=user.address)]
 
 
 @router.get("/traders/{address}/orders", response_model=OrderPage, summary="A trader's orders")

@@ -5,7 +5,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from backend.columns import Amount
-from backend.market.models import Ad, Order
+from backend.market.models import Ad, Credit, Order
 from backend.protocol import CancelReason, OrderStatus
 from backend.reputation.schemas import FeedbackSummary
 
@@ -129,3 +129,17 @@ class TodoList(BaseModel):
 
 
 AdSort = Literal["price", "-price", "newest", "oldest", "-available"]
+
+
+class CreditPublic(_FromRow):
+    """A payout the token refused, waiting in the escrow: withdraw it with
+    `withdraw_credit(token)` from the account's own wallet."""
+
+    token: str
+    amount: Amount
+    last_order_id: int | None
+    updated_at: int
+
+    @classmethod
+    def of(cls, credit: Credit) -> "CreditPublic":
+        return cls.model_validate(credit)

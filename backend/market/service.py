@@ -6,7 +6,7 @@ from sqlalchemy import and_, case, func, literal, or_, union_all
 from sqlmodel import Session, select
 
 from backend.chain.models import ChainEvent, IndexedBlock
-from backend.market.models import Ad, Order
+from backend.market.models import Ad, Credit, Order
 from backend.market.schemas import AdPublic, AdWithStats, TraderStats
 from backend.negotiation.models import ChatMessage
 from backend.protocol import ENDED_STATUSES, OrderStatus
@@ -236,3 +236,9 @@ def seconds_to_deadline(order: Order, now: int | None = None) -> int | None:
     if order.status != OrderStatus.OPEN:
         return None
     return max(0, order.deadline - int(now if now is not None else time.time()))
+
+
+def credits_of(session: Session, *, account: str) -> list[Credit]:
+    """The account's withdrawable credits, one per token, leaving out those withdrawn."""
+    query = select(Credit).where(Credit.account == account, Credit.amount > 0).order_by(Credit.token)
+    return list(session.exec(query).all())

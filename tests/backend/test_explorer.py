@@ -28,10 +28,11 @@ def test_search__tx_hash_decoded(client, escrow, token, seller):
     assert call["contract"] == "OtcEscrow" and call["function"] == "create_ad"
     assert call["args"]["token"] == token.address and call["args"]["amount"] == 1_000 * UNIT
     assert call["args"]["fiat"] == "0x" + USD.hex()
-    # The token's Transfer is decoded with the token ABI, the escrow's event with the project's.
+    # The token's Transfer is decoded with the token ABI, the escrow's event with the project's
+    # (the escrow logs before it pulls the tokens).
     names = [(e["contract"], e["name"]) for e in result["events"]]
-    assert names == [("TUSD", "Transfer"), ("OtcEscrow", "AdCreated")]
-    transfer, created = result["events"]
+    assert names == [("OtcEscrow", "AdCreated"), ("TUSD", "Transfer")]
+    created, transfer = result["events"]
     assert transfer["args"]["value"] == 1_000 * UNIT and transfer["args"]["receiver"] == escrow.address
     assert created["args"]["ad_id"] == 1 and created["args"]["seller"] == seller.address
 

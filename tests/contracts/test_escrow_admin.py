@@ -3,6 +3,7 @@ allowlist, KYC requirement, pause / unpause and roles."""
 
 import ape
 import pytest
+from ape.exceptions import ContractLogicError
 from conftest import (
     ARBITRATOR_ROLE,
     EVIDENCE,
@@ -98,13 +99,15 @@ def test_constructor__deployer_gets_only_admin(project, admin, other, kyc_regist
         fresh.pause(sender=other)
 
 
+# A failed deploy is checked with pytest.raises: ape.reverts also decodes the deploy's trace,
+# which on this escrow's bytecode fails inside eth_abi (InvalidPointer) before comparing.
 def test_constructor__zero_fee_recipient(project, admin, kyc_registry, node_registry):
-    with ape.reverts("otc_escrow: zero fee recipient"):
+    with pytest.raises(ContractLogicError, match="otc_escrow: zero fee recipient"):
         admin.deploy(project.OtcEscrow, kyc_registry, node_registry, ZERO_ADDRESS, FEE_BPS)
 
 
 def test_constructor__fee_above_cap(project, admin, kyc_registry, node_registry, fee_recipient):
-    with ape.reverts("otc_escrow: fee above cap"):
+    with pytest.raises(ContractLogicError, match="otc_escrow: fee above cap"):
         admin.deploy(project.OtcEscrow, kyc_registry, node_registry, fee_recipient, 201)
 
 

@@ -5,10 +5,15 @@ the model says beforehand whether it must succeed or revert, and with which mess
 every step the whole on-chain state is read back and compared with the model:
 
 * token.balanceOf(escrow) == sum over ads of (available + locked) + accrued_fees(token)
+  + sum over accounts of credits(account, token) (payouts the token refused)
 * every ad and every order equals the model; an order's status only moves along the state
   machine (OPEN -> PAID -> RELEASED, ...) and a settled order never changes again
 * every account holds exactly the tokens the model says it is owed (so nobody is paid twice
   or more than owed), and no token leaves the known accounts and the escrow.
+
+The token is a USDC-style one whose owner blocklists accounts: a rule blocks and unblocks
+traders and the fee recipient at random, so payouts to them are credited instead, and a
+`withdraw_credit` rule takes credits out (refused while still blocked).
 
 Speed: ape spends ~30 ms on a transaction and ~300 ms on a revert (it builds a source
 traceback), too slow for thousands of steps on two cores. The state machine therefore talks
@@ -91,6 +96,9 @@ SIG = {
         "open_dispute": "open_dispute(uint256,bytes32)",
         "resolve_dispute": "resolve_dispute(uint256,uint256)",
         "withdraw_fees": "withdraw_fees(address)",
+        "withdraw_credit": "withdraw_credit(address)",
+        "credits": "credits(address,address)",
+        "set_blocked": "set_blocked(address,bool)",
         "set_fee": "set_fee(uint256)",
         "pause": "pause()",
         "unpause": "unpause()",
@@ -124,6 +132,8 @@ EVENT = {
         "DisputeOpened": "DisputeOpened(uint256,address,bytes32)",
         "DisputeResolved": "DisputeResolved(uint256,address,uint256,uint256,uint256,uint256)",
         "FeesWithdrawn": "FeesWithdrawn(address,address,uint256)",
+        "PayoutCredited": "PayoutCredited(address,address,uint256,uint256)",
+        "CreditWithdrawn": "CreditWithdrawn(address,address,uint256)",
         "FeeChanged": "FeeChanged(uint256)",
         "Paused": "Paused(address)",
         "Unpaused": "Unpaused(address)",
@@ -277,6 +287,8 @@ class EscrowMachine(RuleBasedStateMachine):
         self.accrued = reads["accrued"]
         self.fee_bps = reads["fee_bps"]
         self.paused = reads["paused"]
+        self.credits = dict(reads["credits"])
+        self.blocked = set()
         self.ads = {}  # id -> dict, ids from 1
         self.orders = {}  # id -> dict, ids from 1
         self.seen_status = {}
@@ -358,9 +370,21 @@ class EscrowMachine(RuleBasedStateMachine):
         ad["locked"] -= amount
         if ad["closed"]:
             STATS["branches"]["unlock to seller of closed ad"] += 1
-            self.balances[ad["seller"]] += amount
+            self._pay(ad["seller"], amount, "seller of closed ad on cancel")
         else:
             ad["available"] += amount
+
+    def _pay(self, account, amount, what):
+        """A settlement payout: to the account, or to its credit while the token refuses it."""
+        if account in self.blocked:
+            STATS["branches"][f"credited: {what}"] += 1
+            self.credits[account] += amount
+        else:
+            self.balances[account] += amount
+
+    def _transfer_error(self, *accounts):
+        """A direct transfer (pull from or payout to the caller) fails while one is blocked."""
+        return "otc_escrow: token transfer failed" if any(a in self.blocked for a in accounts) else None
 
     # ------------------------------------------------------------ actions
 
@@ -380,7 +404,7 @@ class EscrowMachine(RuleBasedStateMachine):
             error = "otc_escrow: payment window too short"
         elif window > MAX_WINDOW:
             error = "otc_escrow: payment window too long"
-        elif amount > self.balances[seller]:
+        elif amount > self.balances[seller] or seller in self.blocked:
             error = "otc_escrow: token transfer failed"
         data = calldata(
             "create_ad",
@@ -406,7 +430,7 @@ class EscrowMachine(RuleBasedStateMachine):
         if error is None:
             if amount == 0:
                 error = "otc_escrow: zero amount"
-            elif amount > self.balances[sender]:
+            elif amount > self.balances[sender] or sender in self.blocked:
                 error = "otc_escrow: token transfer failed"
         self._send("top_up", sender, calldata("top_up", ["uint256", "uint256"], [ad_id, amount]), error, "AdToppedUp")
         if error is None:
@@ -420,6 +444,8 @@ class EscrowMachine(RuleBasedStateMachine):
                 error = "otc_escrow: zero amount"
             elif amount > self.ads[ad_id]["available"]:
                 error = "otc_escrow: amount exceeds available"
+            else:
+                error = self._transfer_error(sender)
         self._send(
             "withdraw", sender, calldata("withdraw", ["uint256", "uint256"], [ad_id, amount]), error, "AdWithdrawn"
         )
@@ -429,6 +455,8 @@ class EscrowMachine(RuleBasedStateMachine):
 
     def _do_close_ad(self, ad_id, sender):
         error = self._seller_ad_error(ad_id, sender)
+        if error is None and self.ads[ad_id]["available"]:
+            error = self._transfer_error(sender)
         self._send("close_ad", sender, calldata("close_ad", ["uint256"], [ad_id]), error, "AdClosed")
         if error is None:
             ad = self.ads[ad_id]
@@ -518,7 +546,7 @@ class EscrowMachine(RuleBasedStateMachine):
             if order["fee_bps"] != self.fee_bps:
                 STATS["branches"]["release at a fee rate since changed"] += 1
             self.accrued += fee
-            self.balances[order["buyer"]] += order["amount"] - fee
+            self._pay(order["buyer"], order["amount"] - fee, "buyer on release")
 
     def _do_cancel(self, order_id, sender):
         order = self.orders.get(order_id)
@@ -616,11 +644,13 @@ class EscrowMachine(RuleBasedStateMachine):
             ] += 1
             if ad["closed"]:
                 STATS["branches"]["resolve on closed ad"] += 1
-                self.balances[ad["seller"]] += seller_amount
+                if seller_amount:
+                    self._pay(ad["seller"], seller_amount, "seller of closed ad on resolve")
             else:
                 ad["available"] += seller_amount
             self.accrued += fee
-            self.balances[order["buyer"]] += buyer_amount - fee
+            if buyer_amount != fee:
+                self._pay(order["buyer"], buyer_amount - fee, "buyer on resolve")
 
     def _do_withdraw_fees(self, sender):
         error = None
@@ -628,11 +658,33 @@ class EscrowMachine(RuleBasedStateMachine):
             error = "otc_escrow: caller is not fee recipient or admin"
         elif self.accrued == 0:
             error = "otc_escrow: no fees to withdraw"
+        else:
+            error = self._transfer_error(self.ctx.fee_recipient)
         data = calldata("withdraw_fees", ["address"], [self.ctx.token])
         self._send("withdraw_fees", sender, data, error, "FeesWithdrawn")
         if error is None:
             self.balances[self.ctx.fee_recipient] += self.accrued
             self.accrued = 0
+
+    def _do_withdraw_credit(self, sender):
+        nothing = self.credits[sender] == 0
+        error = "otc_escrow: nothing to withdraw" if nothing else self._transfer_error(sender)
+        data = calldata("withdraw_credit", ["address"], [self.ctx.token])
+        self._send("withdraw_credit", sender, data, error, "CreditWithdrawn")
+        if error is None:
+            self.balances[sender] += self.credits[sender]
+            self.credits[sender] = 0
+
+    def _do_set_blocked(self, account, blocked):
+        """The token's owner blocklists or clears an account (a call to the token)."""
+        timestamp = self.now + 1
+        data = calldata("set_blocked", ["address", "bool"], [account, blocked])
+        receipt, reason = self.rpc.transact(self.ctx.admin, self.ctx.token, data, timestamp)
+        self.now = timestamp
+        assert reason is None and int(receipt["status"], 16) == 1, f"set_blocked reverted: {reason}"
+        (self.blocked.add if blocked else self.blocked.discard)(account)
+        STATS["ok"]["block" if blocked else "unblock"] += 1
+        STATS["steps"] += 1
 
     # -------------------------------------------------------------- rules
 
@@ -851,6 +903,62 @@ class EscrowMachine(RuleBasedStateMachine):
             sender = self._anyone(o, [self.ctx.admin])
         self._do_withdraw_fees(sender)
 
+    @rule(who=selectors, coin=st.integers(0, 9))
+    @counted
+    def block_or_unblock(self, who, coin):
+        # Now and then the token blocklists a trader or the fee recipient; most blocks are
+        # lifted soon, so the desk keeps trading and the credits get withdrawn.
+        pool = self.ctx.traders + [self.ctx.fee_recipient]
+        live = [o for o in self.orders.values() if o["status"] in LIVE]
+        if live and coin % 2 == 0:
+            # A party of a live order, so that its settlement meets the refusal.
+            order = live[who % len(live)]
+            pool = [order["buyer"], self.ads[order["ad"]]["seller"]]
+        account = pool[(who >> 4) % len(pool)]
+        if account in self.blocked:
+            if coin < 7:
+                self._do_set_blocked(account, False)
+        elif coin < 4:
+            self._do_set_blocked(account, True)
+
+    @rule(pick=big_selectors, choice=st.integers(0, 3), bps=st.integers(0, BPS))
+    @counted
+    def settle_with_a_party_blocked(self, pick, choice, bps):
+        """A live order settles while the token refuses the party it pays: a release or a
+        resolution to a blocked buyer, a refund to a blocked seller of a closed ad."""
+        live = [i for i in sorted(self.orders) if self.orders[i]["status"] in LIVE]
+        if not live:
+            return
+        order_id = live[pick % len(live)]
+        order = self.orders[order_id]
+        ad = self.ads[order["ad"]]
+        buyer, seller = order["buyer"], ad["seller"]
+        if order["status"] == DISPUTED:
+            for account in (buyer, seller)[: 1 + choice % 2]:
+                if account not in self.blocked:
+                    self._do_set_blocked(account, True)
+            self._do_resolve_dispute(order_id, self.ctx.arbitrator, bps)
+        elif choice < 2 or not ad["closed"]:
+            if buyer not in self.blocked:
+                self._do_set_blocked(buyer, True)
+            self._do_release(order_id, seller)
+        else:
+            if seller not in self.blocked:
+                self._do_set_blocked(seller, True)
+            self._do_cancel(order_id, buyer)
+
+    @rule(who=selectors, owed=st.sampled_from([True] * 4 + [False]), unblock_first=st.booleans())
+    @counted
+    def withdraw_credit(self, who, owed, unblock_first):
+        # Mostly an account that is owed something (refused while still blocked, so half the
+        # time the token lifts the block first), else anyone.
+        owing = sorted(a for a, amount in self.credits.items() if amount)
+        pool = owing if (owing and owed) else self.ctx.traders + [self.ctx.fee_recipient, self.ctx.admin]
+        account = pool[who % len(pool)]
+        if unblock_first and account in self.blocked:
+            self._do_set_blocked(account, False)
+        self._do_withdraw_credit(account)
+
     @rule(fee=fee_values, by_admin=as_party, o=selectors)
     @counted
     def set_fee(self, fee, by_admin, o):
@@ -897,11 +1005,14 @@ class EscrowMachine(RuleBasedStateMachine):
             (ctx.escrow, calldata("paused")),
         ]
         calls += [(ctx.token, calldata("balanceOf", ["address"], [a])) for a in ctx.tracked]
+        calls += [(ctx.escrow, calldata("credits", ["address", "address"], [a, ctx.token])) for a in ctx.tracked]
         calls += [(ctx.escrow, calldata("ads", ["uint256"], [i])) for i in range(1, n_ads + 1)]
         calls += [(ctx.escrow, calldata("orders", ["uint256"], [i])) for i in range(1, n_orders + 1)]
         raw = [words(r) for r in self.rpc.calls(calls)]
         head, raw = raw[:7], raw[7:]
         balances = {a: raw[i][0] for i, a in enumerate(ctx.tracked)}
+        raw = raw[len(ctx.tracked) :]
+        credits = {a: raw[i][0] for i, a in enumerate(ctx.tracked)}
         raw = raw[len(ctx.tracked) :]
         ads = {}
         for i, w in enumerate(raw[:n_ads], start=1):
@@ -940,6 +1051,7 @@ class EscrowMachine(RuleBasedStateMachine):
             fee_bps=head[5][0],
             paused=bool(head[6][0]),
             balances=balances,
+            credits=credits,
             ads=ads,
             orders=orders,
         )
@@ -951,9 +1063,11 @@ class EscrowMachine(RuleBasedStateMachine):
 
         # Solvency: the escrow holds exactly what its books say.
         booked = sum(ad["available"] + ad["locked"] for ad in state["ads"].values())
-        assert state["escrow_balance"] == booked + state["accrued"], (
-            f"escrow holds {state['escrow_balance']}, books say {booked} + fees {state['accrued']}"
+        credited = sum(state["credits"].values())
+        assert state["escrow_balance"] == booked + state["accrued"] + credited, (
+            f"escrow holds {state['escrow_balance']}, books say {booked} + fees {state['accrued']} + credits {credited}"
         )
+        assert state["credits"] == self.credits
         assert state["ad_count"] == n_ads
         assert state["order_count"] == n_orders
         assert state["accrued"] == self.accrued
@@ -993,14 +1107,15 @@ class EscrowMachine(RuleBasedStateMachine):
 
 
 def test_invariant__escrow_state_machine(
-    chain, accounts, escrow, token, admin, arbitrator, fee_recipient, invariant_steps
+    chain, project, accounts, escrow, admin, arbitrator, fee_recipient, invariant_steps
 ):
     sellers = [accounts[4], accounts[8]]
     buyers = [accounts[5], accounts[6], accounts[9]]
-    # Sellers bring tokens (the `token` fixture already funded accounts[4] and [5]).
-    for account in sellers:
-        for _ in range(2):
-            token.faucet(10_000 * UNIT, sender=account)
+    # A USDC-style token its owner (admin) can blocklist accounts on; otherwise a plain ERC-20.
+    token = admin.deploy(project.BlocklistToken)
+    escrow.set_token_allowed(token, True, sender=admin)
+    for account in sellers + buyers[:1]:
+        token.mint(account, 20_000 * UNIT, sender=admin)
         token.approve(escrow, 2**256 - 1, sender=account)
 
     abi_selectors = {
@@ -1008,7 +1123,7 @@ def test_invariant__escrow_state_machine(
         for m in list(escrow.contract_type.mutable_methods) + list(escrow.contract_type.view_methods)
     }
     for name, sel in SIG.items():
-        if name not in ("balanceOf", "totalSupply"):
+        if name not in ("balanceOf", "totalSupply", "set_blocked"):
             assert sel in abi_selectors, f"escrow has no {name}"
 
     ctx = Context(chain, escrow, token, accounts, admin, arbitrator, fee_recipient, sellers, buyers)
@@ -1053,6 +1168,8 @@ def test_invariant__ran_enough_steps(invariant_steps):
     assert STATS["steps"] >= invariant_steps, f"only {STATS['steps']} of {invariant_steps} steps ran"
     # The run did trade: orders were opened, paid and disputed (every example starts that way),
     # and some actions were refused.
-    for name in ("create_ad", "open_order", "mark_paid", "open_dispute"):
+    for name in ("create_ad", "open_order", "mark_paid", "open_dispute", "block", "withdraw_credit"):
         assert STATS["ok"][name] > 0, f"{name} never succeeded"
+    # Refused payouts happened and were credited.
+    assert any(key.startswith("credited: ") for key in STATS["branches"]), STATS["branches"]
     assert sum(STATS["reverted"].values()) > 0

@@ -96,6 +96,8 @@ function eventDetail(entry, token) {
       return t("event.detail.resolved", { share: `${Number(a.buyer_bps) / 100}%` });
     case "ActionRelayed":
       return t("event.detail.relayed", { relayer: shortAddress(a.relayer) });
+    case "PayoutCredited":
+      return t("event.detail.credited", { amount: formatToken(a.amount ?? 0, token), account: shortAddress(a.account) });
     default:
       return "";
   }

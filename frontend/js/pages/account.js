@@ -1,12 +1,14 @@
 // My desk balance: balances per currency, history with the running balance, top-up and
-// withdrawal through the sandbox bank; for staff, the books' check and every account.
+// withdrawal through the sandbox bank; payouts the token refused at settlement, waiting in
+// the escrow, with a Withdraw that the wallet sends; for staff, the books' check and every account.
 
 import { api } from "../api.js";
-import { formatFiat, formatTime, parsePrice, shortAddress } from "../format.js";
+import { escrowContract, loadDeployment, tokenContract, tokenInfo } from "../chain.js";
+import { formatFiat, formatTime, formatToken, parsePrice, shortAddress } from "../format.js";
 import { t } from "../i18n.js";
 import { boot, requireSession } from "../shell.js";
-import { el, errorBox, loadingState } from "../ui.js";
-import { onWalletChange, signedIn } from "../wallet.js";
+import { TxBox, el, errorBox, loadingState } from "../ui.js";
+import { getProvider, getSigner, onWalletChange, signedIn } from "../wallet.js";
 
 /** @typedef {import("../../../types/api").Schemas} Schemas */
 
@@ -99,6 +101,86 @@ async function loadHistory() {
   }
 }
 
+// ---------------------------------------------------------------- credits
+
+/**
+ * A token's symbol and decimals: from the manifest, or read from the token itself (the
+ * escrow may hold a token the deployment did not list), else a neutral stand-in.
+ * @param {Schemas["DeploymentPublic"]} deployment
+ */
+async function describeToken(deployment, address) {
+  const info = tokenInfo(deployment, address);
+  const provider = getProvider();
+  if (deployment.tokens.some((tk) => tk.address.toLowerCase() === address.toLowerCase()) || !provider) return info;
+  try {
+    const contract = tokenContract(deployment, address, provider);
+    const [symbol, decimals] = await Promise.all([contract.symbol(), contract.decimals()]);
+    return { ...info, symbol, decimals: Number(decimals) };
+  } catch {
+    return info;
+  }
+}
+
+/**
+ * @param {Schemas["CreditPublic"][]} credits
+ * @param {Map<string, Schemas["TokenPublic"]>} tokens
+ */
+function creditTable(credits, tokens) {
+  return el(
+    "table",
+    { class: "ledger-table" },
+    el("thead", {}, el("tr", {}, ["credits.token", "credits.amount", "credits.order", ""].map((k) => el("th", {}, k ? t(k) : "")))),
+    el(
+      "tbody",
+      {},
+      credits.map((c) => {
+        const token = tokens.get(c.token);
+        return el(
+          "tr",
+          { "data-testid": "credit", "data-token": c.token },
+          el("td", {}, token.symbol),
+          el("td", { "data-testid": "credit-amount" }, el("strong", {}, formatToken(c.amount, token))),
+          el("td", {}, c.last_order_id ? el("a", { href: `order.html?id=${c.last_order_id}` }, `#${c.last_order_id}`) : "—"),
+          el(
+            "td",
+            {},
+            el("button", { class: "btn btn-primary btn-small", type: "button", "data-testid": "credit-withdraw", onclick: (e) => withdrawCredit(c, token, e.currentTarget) }, t("credits.withdraw")),
+          ),
+        );
+      }),
+    ),
+  );
+}
+
+async function loadCredits() {
+  const card = $("credits-card");
+  try {
+    const [credits, deployment] = await Promise.all([api("/me/credits"), loadDeployment()]);
+    const tokens = new Map(await Promise.all(credits.map(async (c) => /** @type {const} */ ([c.token, await describeToken(deployment, c.token)]))));
+    card.classList.toggle("hidden", credits.length === 0);
+    $("credits").replaceChildren(creditTable(credits, tokens));
+  } catch (err) {
+    card.classList.remove("hidden");
+    $("credits").replaceChildren(errorBox(err, { retry: loadCredits }));
+  }
+}
+
+/**
+ * `withdraw_credit(token)` from the wallet; the list reloads once the indexer has seen it.
+ * @param {Schemas["CreditPublic"]} credit
+ */
+async function withdrawCredit(credit, token, button) {
+  button.disabled = true;
+  const amount = formatToken(credit.amount, token);
+  const receipt = await new TxBox($("credits-tx")).run(t("credits.tx", { amount }), async () => {
+    const deployment = await loadDeployment();
+    const signer = await getSigner(deployment);
+    return escrowContract(deployment, signer).withdraw_credit(credit.token);
+  });
+  button.disabled = false;
+  if (receipt) await loadCredits();
+}
+
 async function load() {
   if (!signedIn()) {
     $("account-main").classList.add("hidden");
@@ -116,6 +198,7 @@ async function load() {
   $("account-gate").replaceChildren();
   $("account-main").classList.remove("hidden");
   $("balances").replaceChildren(loadingState());
+  loadCredits();
   try {
     state.accounts = await api("/ledger/accounts");
   } catch (err) {
