@@ -25,6 +25,7 @@ export const state = {
   ad: null,
   fetchedAt: 0,
   error: null,
+  missing: false, // the order does not exist (or the link names none): no retry, no polling
   busy: false,
   /** @type {string | null} the open action panel, e.g. "extend" | "dispute" | "cancel_paid" */
   panel: null,
@@ -40,8 +41,10 @@ export function onChange(handler) {
 }
 
 export async function refresh() {
+  if (state.missing) return; // a 404 is final: nothing to poll for
   if (!Number.isInteger(orderId) || orderId < 1) {
     state.error = new Error(t("order.bad_id"));
+    state.missing = true;
   } else {
     try {
       const order = await api("/orders/{order_id}", { params: { order_id: orderId }, auth: false });
@@ -54,8 +57,11 @@ export async function refresh() {
       // The seller's dispute waits out a grace by the chain's clock: read it while it matters.
       if (role() === "seller" && order.status === "PAID") await readChainClock();
     } catch (err) {
-      const indexing = err instanceof ApiError && err.status === 404 && Date.now() - startedAt < INDEX_GRACE_MS;
-      state.error = indexing ? null : err; // still indexing: keep showing "loading"
+      // 503: the escrow has the order, the index has not reached it yet (keep "loading" a while);
+      // 404: no such order on the chain, which no wait changes.
+      const indexing = err instanceof ApiError && err.status === 503 && Date.now() - startedAt < INDEX_GRACE_MS;
+      state.missing = err instanceof ApiError && err.status === 404;
+      state.error = indexing ? null : state.missing ? new Error(t("order.not_found", { id: orderId })) : err;
     }
   }
   for (const handler of listeners) handler();

@@ -33,7 +33,8 @@ function render() {
   const stateBox = byId("order-state");
   if (!state.order) {
     byId("order-main").classList.add("hidden");
-    stateBox.replaceChildren(state.error ? errorBox(state.error, { retry: refresh }) : loadingState("order.loading"));
+    const retry = state.missing ? undefined : refresh;
+    stateBox.replaceChildren(state.error ? errorBox(state.error, { retry }) : loadingState("order.loading"));
     return;
   }
   stateBox.replaceChildren(state.error ? errorBox(state.error, { retry: refresh }) : "");
