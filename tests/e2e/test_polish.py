@@ -124,9 +124,9 @@ def test_order__an_unknown_id_is_said_at_once(open_page, screenshot, backend, ot
         assert_all_chinese(page)
     screenshot(page, shot_name("order-not-found", lang, mobile))
     # Switching the language re-says it, still without a retry.
-    other = "en" if lang == "zh-CN" else "zh-CN"
-    page.get_by_test_id("lang-switch").select_option(other)
-    expect(error).to_have_text(fill(TABLES[other]["order.not_found"], id=999))
+    switched = "en" if lang == "zh-CN" else "zh-CN"
+    page.get_by_test_id("lang-switch").select_option(switched)
+    expect(error).to_have_text(fill(TABLES[switched]["order.not_found"], id=999))
     expect(error.locator("button")).to_have_count(0)
 
 
