@@ -170,6 +170,10 @@ def test_market__cards_keep_their_height_phone_sees_ads_first_and_one_trade_read
         expect(toggle).to_have_attribute("aria-expanded", "true")
         page.get_by_test_id("filter-fiat").fill("USD")
         expect(toggle).to_have_text(fill(T["market.filters_n"], n=1))
+        # The list reloads for the filter: measure the cards it then shows.
+        expect(page.get_by_test_id("ad-list")).to_have_attribute("data-query", re.compile('"fiat":"USD"'))
+        expect(page.get_by_test_id("ad-list")).not_to_have_attribute("aria-busy", "true")
+        expect(cards).to_have_count(3)
         toggle.click()
         expect(page.get_by_test_id("filters")).to_be_hidden()
     else:
