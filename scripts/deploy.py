@@ -4,8 +4,9 @@ Deploys the registries and the escrow, wires the roles and writes the deployment
 manifest (chain id, addresses, deploy block, ABIs, modes) that the backend and the
 frontend read. Everything that can be checked is checked before the first transaction
 (addresses, tokens, the account's funds, how it will sign). On a local chain it also
-deploys the test stablecoin and funds and KYC-attests a few of Anvil's well-known
-accounts, so the desk can be tried at once.
+deploys the test stablecoin, funds and KYC-attests a few of Anvil's well-known
+accounts and posts a sell ad from each (`--no-demo-ads` or SENTINEL_DEMO_ADS=0 to skip),
+so the desk can be tried at once.
 
 Re-running against a chain that already has the manifest's contracts reuses them. The
 options given on that re-run are compared with the chain: the fee, its recipient, the
@@ -52,6 +53,15 @@ DEMO_FUNDING = 10_000 * 10**6
 # With the deployer (account 0), Anvil accounts 7 and 8 are the three local NodeRegistry
 # authorities that admit node agents (the backend holds their keys in development).
 LOCAL_AUTHORITY_ACCOUNTS = (7, 8)
+# Demo ads a newcomer can buy from at once on a local chain (sell side; amounts in whole
+# tokens, prices in fiat minor units per token): (account, amount, price, fiat, min, max, methods).
+DEMO_ADS = (
+    (1, 1_000, 100, "USD", 10, 500, 0b1000001),  # bank transfer, desk balance
+    (2, 800, 725, "CNY", 10, 400, 0b0000110),  # Alipay, WeChat Pay
+    (3, 600, 93, "EUR", 20, 300, 0b0001001),  # bank transfer, card
+    (4, 300, 101, "USD", 5, 300, 0b1010000),  # cash, desk balance
+)
+DEMO_AD_WINDOW = 3600
 YEAR = 365 * 24 * 3600
 MAX_AUTHORITIES = 32  # NodeRegistry's constructor limit
 KIND_ADMIT_NODE = 1
@@ -87,6 +97,13 @@ COMPARED = ("fee_bps", "fee_recipient", "arbitrator", "authorities", "tokens", "
     help="Whether the backend refuses blocks whose producer NodeRegistry does not authorize "
     "(default: on for local chains, off elsewhere).",
 )
+@click.option(
+    "--demo-ads/--no-demo-ads",
+    default=None,
+    envvar="SENTINEL_DEMO_ADS",
+    help="On a local chain, post a few sell ads from demo accounts 1-4 so a whole trade can be tried at "
+    "once (default: on for local chains; SENTINEL_DEMO_ADS=0 turns it off). Refused on other chains.",
+)
 @click.option("--manifest-dir", default=str(DEFAULT_MANIFEST_DIR), show_default=True)
 @click.option("--fresh", is_flag=True, help="Deploy anew even if the manifest's contracts exist.")
 def cli(
@@ -100,6 +117,7 @@ def cli(
     tokens,
     relayer,
     producer_check,
+    demo_ads,
     manifest_dir,
     fresh,
 ):
@@ -132,6 +150,9 @@ def cli(
         address(token, "--token")
     if producer_check is None:
         producer_check = local
+    if demo_ads and not local:
+        raise Refusal(f"--demo-ads is for local chains only; chain {chain_id} is not one (unset SENTINEL_DEMO_ADS)")
+    demo_ads = local if demo_ads is None else demo_ads
     prepare_signer(account, yes)
 
     path = manifest_path(manifest_dir, chain_id)
@@ -168,6 +189,9 @@ def cli(
     )
     if local:
         _seed_local_demo(cli_ctx, account, manifest)
+        if demo_ads:
+            ad_ids = post_demo_ads(manifest)
+            cli_ctx.logger.info(f"posted demo ads {ad_ids} from demo accounts 1-4 (--no-demo-ads to skip)")
     write_manifest(path, manifest)
     cli_ctx.logger.success(f"deployment manifest written to {path}")
     _print_summary(manifest)
@@ -469,6 +493,35 @@ def _seed_local_demo(cli_ctx, admin, manifest):
         stable.faucet(DEMO_FUNDING, sender=trader)
         kyc.attest(trader, 2, expires, keccak(text=f"demo-kyc-record-{index}"), sender=admin)
     cli_ctx.logger.info(f"funded and KYC-attested demo accounts {list(DEMO_ACCOUNTS)}")
+
+
+def post_demo_ads(manifest) -> list[int]:
+    """Sell ads from Anvil's accounts 1..4 (funded and attested first) on the manifest's local
+    chain; refused anywhere else: those keys are public, so are their ads."""
+    if manifest["chain_id"] not in LOCAL_CHAIN_IDS or chain.chain_id not in LOCAL_CHAIN_IDS:
+        raise Refusal(f"demo ads are for local chains only; chain {manifest['chain_id']} is not one")
+    token = manifest["tokens"][0]
+    stable = project.TestStablecoin.at(token["address"])
+    escrow = project.OtcEscrow.at(manifest["contracts"]["OtcEscrow"]["address"])
+    unit = 10 ** token["decimals"]
+    ad_ids = []
+    for index, amount, price, fiat, low, high, methods in DEMO_ADS:
+        trader = accounts.test_accounts[index]
+        stable.approve(escrow, amount * unit, sender=trader)
+        receipt = escrow.create_ad(
+            stable,
+            amount * unit,
+            price,
+            fiat.encode(),
+            low * unit,
+            high * unit,
+            DEMO_AD_WINDOW,
+            methods,
+            keccak(text=f"demo ad terms of account {index}"),
+            sender=trader,
+        )
+        ad_ids.append(receipt.decode_logs(escrow.AdCreated)[0].ad_id)
+    return ad_ids
 
 
 def _abi(contract_or_container):

@@ -109,11 +109,17 @@ def get_ad(ad_id: Id, session: SessionDep) -> AdWithStats:
     "/orders/{order_id}",
     response_model=OrderDetail,
     summary="An order with its timeline",
-    responses={404: {"description": "Unknown order"}},
+    responses={404: {"description": "Unknown order"}, 503: {"description": "On the chain, not indexed yet"}},
 )
 def get_order(order_id: Id, session: SessionDep, chain: ChainDep) -> OrderDetail:
     order = session.get(Order, order_id)
     if order is None:
+        # An order the escrow has but the index has not reached yet is worth a retry; any
+        # other id is final (a page can say "no such order" at once instead of waiting).
+        if order_id <= chain.contract("OtcEscrow").functions.order_count().call():
+            raise DomainError(
+                503, f"order {order_id} is on the chain but not indexed yet", headers={"Retry-After": "1"}
+            )
         raise DomainError(404, f"order {order_id} not found")
     decimals = next((t["decimals"] for t in chain.deployment.tokens if t["address"].lower() == order.token.lower()), 18)
     timeline = [

@@ -2,7 +2,7 @@
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from backend.columns import Amount
 from backend.market.models import Ad, Credit, Order
@@ -40,9 +40,13 @@ class AdPublic(_FromRow):
 
 class TraderStats(BaseModel):
     address: str
-    completed_trades: int
-    ended_trades: int
-    completion_rate: float | None
+    completed_trades: int = Field(description="released orders, as seller or as buyer")
+    ended_trades: int = Field(description="ended orders, as seller or as buyer")
+    ended_as_seller: int = Field(description="ended orders on the trader's ads")
+    completion_rate: float | None = Field(
+        description="released / ended among the orders on the trader's ads (their cancels as a buyer do not "
+        "count); null before one ended"
+    )
     median_release_seconds: float | None
     as_seller: int
     as_buyer: int

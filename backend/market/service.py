@@ -91,12 +91,17 @@ def trader_stats_many(session: Session, addresses: set[str]) -> dict[str, Trader
         row = counts.get(address)
         ended = row.ended if row else 0
         completed = row.completed if row else 0
+        # The completion rate is the seller's record: orders on their ads, not the orders
+        # they opened (and perhaps cancelled) on other ads as a buyer.
+        sold_ended = row.sold_ended if row else 0
+        sold_completed = row.sold_completed if row else 0
         median = medians.get(address)
         stats[address] = TraderStats(
             address=address,
             completed_trades=completed,
             ended_trades=ended,
-            completion_rate=round(completed / ended, 4) if ended else None,
+            ended_as_seller=sold_ended,
+            completion_rate=round(sold_completed / sold_ended, 4) if sold_ended else None,
             median_release_seconds=float(median) if median is not None else None,
             as_seller=row.as_seller if row else 0,
             as_buyer=row.as_buyer if row else 0,
@@ -107,7 +112,8 @@ def trader_stats_many(session: Session, addresses: set[str]) -> dict[str, Trader
 
 
 def _party_counts(addresses: set[str]):
-    """Per trader: orders as seller and as buyer, ended, completed, disputed."""
+    """Per trader: orders as seller and as buyer, ended, completed (both sides, and on the
+    trader's own ads), disputed."""
     sides = union_all(
         select(Order.seller.label("party"), literal(1).label("sold"), Order.status, Order.disputed_by).where(
             Order.seller.in_(addresses)
@@ -126,6 +132,8 @@ def _party_counts(addresses: set[str]):
         count_if(sides.c.sold == 0).label("as_buyer"),
         count_if(sides.c.status.in_([str(s) for s in ENDED_STATUSES])).label("ended"),
         count_if(sides.c.status == str(OrderStatus.RELEASED)).label("completed"),
+        count_if((sides.c.sold == 1) & sides.c.status.in_([str(s) for s in ENDED_STATUSES])).label("sold_ended"),
+        count_if((sides.c.sold == 1) & (sides.c.status == str(OrderStatus.RELEASED))).label("sold_completed"),
         count_if(sides.c.disputed_by.is_not(None)).label("disputes"),
     ).group_by(sides.c.party)
 

@@ -40,6 +40,7 @@ export const ctx = {
 };
 
 let shellMessage = null; // {message, reason} of the last wallet / sign-in failure
+let busy = false; // while the wallet is asked to connect / sign in, the button says so (disabled)
 
 function renderWalletArea() {
   const area = document.getElementById("wallet-area");
@@ -48,7 +49,9 @@ function renderWalletArea() {
   chooser?.remove();
   if (!wallet.address) {
     area.replaceChildren(
-      el("button", { class: "btn btn-primary", type: "button", "data-testid": "connect-wallet", onclick: onConnectClick }, t("wallet.connect")),
+      busy
+        ? el("button", { class: "btn btn-primary", type: "button", "data-testid": "signing-in", disabled: true, "aria-busy": "true" }, el("span", { class: "spinner" }), t("wallet.connecting"))
+        : el("button", { class: "btn btn-primary", type: "button", "data-testid": "connect-wallet", onclick: onConnectClick }, t("wallet.connect")),
     );
     return;
   }
@@ -62,7 +65,9 @@ function renderWalletArea() {
     ),
     signedIn()
       ? el("button", { class: "btn btn-small btn-ghost", type: "button", "data-testid": "sign-out", onclick: onSignOut }, t("wallet.sign_out"))
-      : el("button", { class: "btn btn-small", type: "button", "data-testid": "sign-in", onclick: onSignIn }, t("wallet.sign_in")),
+      : busy
+        ? el("button", { class: "btn btn-small", type: "button", "data-testid": "signing-in", disabled: true, "aria-busy": "true", title: t("tx.confirm_in_wallet") }, el("span", { class: "spinner" }), t("wallet.signing_in"))
+        : el("button", { class: "btn btn-small", type: "button", "data-testid": "sign-in", onclick: onSignIn }, t("wallet.sign_in")),
   );
 }
 
@@ -105,16 +110,27 @@ function fail(err) {
   renderBanner();
 }
 
-async function connectAndSignIn(entry) {
+/** Run a wallet prompt with the header's button disabled and saying what is awaited. */
+async function whileBusy(work) {
+  busy = true;
   shellMessage = null;
+  renderShellState();
   try {
+    await work();
+  } catch (err) {
+    fail(err);
+  } finally {
+    busy = false;
+  }
+  renderShellState();
+}
+
+function connectAndSignIn(entry) {
+  return whileBusy(async () => {
     await connectWallet(entry);
     if (ctx.deployment) await ensureChain(ctx.deployment);
     if (ctx.deployment && !signedIn()) await signIn(ctx.deployment);
-  } catch (err) {
-    fail(err);
-  }
-  renderShellState();
+  });
 }
 
 function onConnectClick(event) {
@@ -144,15 +160,11 @@ function onConnectClick(event) {
   event.currentTarget.after(chooser);
 }
 
-async function onSignIn() {
-  shellMessage = null;
-  try {
+function onSignIn() {
+  return whileBusy(async () => {
     if (ctx.deployment) await ensureChain(ctx.deployment);
     await signIn(ctx.deployment);
-  } catch (err) {
-    fail(err);
-  }
-  renderShellState();
+  });
 }
 
 async function onSignOut() {

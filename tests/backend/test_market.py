@@ -198,6 +198,18 @@ def test_order__unknown_is_404(client):
     assert client.get("/api/orders/12345").status_code == 404
 
 
+def test_order__on_chain_but_not_indexed_is_503_then_found(client, sync, create_ad, open_order):
+    """The order page waits for an order the index has not reached yet; any other id is a
+    final 404, so the page can say "no such order" at once."""
+    order_id = open_order(create_ad())
+    pending = client.get(f"/api/orders/{order_id}")
+    assert pending.status_code == 503 and pending.headers["retry-after"] == "1"
+    assert pending.json()["detail"] == f"order {order_id} is on the chain but not indexed yet"
+    assert client.get(f"/api/orders/{order_id + 1}").status_code == 404
+    sync()
+    assert client.get(f"/api/orders/{order_id}").status_code == 200
+
+
 def test_stats__from_chain_events(client, sync, chain, escrow, create_ad, open_order, seller, buyer):
     ad_id = create_ad()
     for _ in range(3):
@@ -240,6 +252,29 @@ def test_stats__even_count_median_and_each_side(
     assert bought["as_buyer"] == 5 and bought["as_seller"] == 0 and bought["median_release_seconds"] is None
     nobody = client.get(f"/api/traders/{other.address}/stats").json()
     assert nobody["ended_trades"] == 0 and nobody["completion_rate"] is None
+
+
+def test_stats__completion_rate_counts_orders_on_the_sellers_ads_only(
+    client, sync, escrow, create_ad, open_order, seller, buyer
+):
+    """A seller's completion rate is about the orders on their ads: their own cancels as a
+    buyer on someone else's ad say nothing about how they sell."""
+    ad_id = create_ad()
+    for _ in range(2):
+        order_id = open_order(ad_id, 20 * UNIT)
+        escrow.mark_paid(order_id, b"\x01" * 32, sender=buyer)
+        escrow.release(order_id, sender=seller)
+    elsewhere = create_ad(sender=buyer)
+    for _ in range(3):
+        escrow.cancel(open_order(elsewhere, 20 * UNIT, sender=seller), sender=seller)
+    sync()
+    stats = client.get(f"/api/traders/{seller.address}/stats").json()
+    assert stats["completion_rate"] == 1.0 and stats["ended_as_seller"] == 2
+    assert stats["completed_trades"] == 2 and stats["as_buyer"] == 3
+    listed = {a["id"]: a["seller_stats"] for a in client.get("/api/ads").json()["items"]}
+    assert listed[ad_id]["completion_rate"] == 1.0
+    # The other trader's ad saw three orders end, none completed.
+    assert listed[elsewhere]["completion_rate"] == 0.0 and listed[elsewhere]["ended_as_seller"] == 3
 
 
 def test_orders__mine_and_a_traders(client, sync, login_as, create_ad, open_order, buyer, seller, other):

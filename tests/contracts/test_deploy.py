@@ -25,8 +25,8 @@ def _forget_contracts_at_reverted_addresses(chain):
 def deploy(chain, tmp_path):
     """deploy(*options) -> (CompletedProcess, manifest or None) with the manifest in tmp_path."""
 
-    def run(*options):
-        env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    def run(*options, env=None):
+        env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", **(env or {}))
         done = subprocess.run(
             [
                 str(Path(sys.executable).parent / "ape"),
@@ -68,13 +68,54 @@ def test_deploy__wires_everything_and_writes_the_manifest(deploy, project, chain
     # Three local authorities (accounts 0, 7, 8), all of whom admitted the local relayer.
     assert [nodes.is_authority(accounts[i]) for i in (0, 7, 8)] == [True] * 3 and nodes.quorum() == 3
     assert manifest["relayer"] == accounts[9].address
-    for index in range(1, 5):  # the local demo traders
-        assert token.balanceOf(accounts[index]) == 10_000 * 10**6
+    for index in range(1, 5):  # the local demo traders (what they hold, or sell in their demo ad)
+        ad_id = next(i for i in range(1, escrow.ad_count() + 1) if escrow.ads(i).seller == accounts[index].address)
+        assert token.balanceOf(accounts[index]) + escrow.ads(ad_id).available == 10_000 * 10**6
         assert kyc.is_verified(accounts[index], 2)
     # Blocks come from an authorized producer, as the backend's indexer requires.
     assert chain.provider.web3.eth.get_block("latest")["miner"] == accounts[0].address
     abi_names = {item.get("name") for item in manifest["contracts"]["OtcEscrow"]["abi"]}
     assert {"create_ad", "open_order", "OrderReleased"} <= abi_names
+
+
+def test_deploy__local_chain_gets_demo_ads_a_newcomer_can_buy_from(deploy, project, accounts):
+    done, manifest = deploy()
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "posted demo ads [1, 2, 3, 4]" in done.stdout + done.stderr
+    escrow = project.OtcEscrow.at(manifest["contracts"]["OtcEscrow"]["address"])
+    ads = [escrow.ads(ad_id) for ad_id in range(1, escrow.ad_count() + 1)]
+    assert [ad.seller for ad in ads] == [accounts[i].address for i in range(1, 5)]
+    assert all(ad.active and ad.available > 0 and ad.token == manifest["tokens"][0]["address"] for ad in ads)
+    assert {bytes(ad.fiat) for ad in ads} == {b"USD", b"CNY", b"EUR"}  # several currencies and methods
+    assert len({ad.payment_methods for ad in ads}) == 4
+    # A buyer can open an order on one at once (the demo accounts are KYC-attested).
+    kyc = project.KycRegistry.at(manifest["contracts"]["KycRegistry"]["address"])
+    kyc.attest(accounts[5], 1, 2**40, keccak(text="a newcomer"), sender=accounts[0])
+    escrow.open_order(1, 20 * 10**6, ads[0].price, sender=accounts[5])
+    assert escrow.ads(1).locked == 20 * 10**6
+
+
+@pytest.mark.parametrize("off", [{"env": {"SENTINEL_DEMO_ADS": "0"}}, {"options": ("--no-demo-ads",)}])
+def test_deploy__demo_ads_turned_off(deploy, project, accounts, off):
+    done, manifest = deploy(*off.get("options", ()), env=off.get("env"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    escrow = project.OtcEscrow.at(manifest["contracts"]["OtcEscrow"]["address"])
+    assert escrow.ad_count() == 0
+    token = project.TestStablecoin.at(manifest["tokens"][0]["address"])
+    assert token.balanceOf(accounts[1]) == 10_000 * 10**6  # still funded and attested
+
+
+def test_deploy__demo_ads_refused_off_a_local_chain(deploy, project, chain):
+    """The demo keys are public: never their ads on a real network."""
+    from scripts._checks import Refusal
+    from scripts.deploy import post_demo_ads
+
+    _, manifest = deploy("--no-demo-ads")
+    escrow = project.OtcEscrow.at(manifest["contracts"]["OtcEscrow"]["address"])
+    height = chain.blocks.height
+    with pytest.raises(Refusal, match="demo ads are for local chains only; chain 11155111 is not one"):
+        post_demo_ads({**manifest, "chain_id": 11155111})
+    assert chain.blocks.height == height and escrow.ad_count() == 0
 
 
 def test_deploy__second_run_reuses_the_contracts(deploy, chain):

@@ -52,6 +52,7 @@ def test_trade__seller_posts_buyer_buys_both_chat_seller_releases(
     expect(card.get_by_test_id("ad-price")).to_have_text("$7.25")
     expect(card.get_by_test_id("ad-available")).to_have_text("1,000 TUSD")
     expect(card.get_by_test_id("seller-stats")).to_contain_text("new seller")
+    bp.get_by_test_id("filters-toggle").click()  # on a phone the filters wait behind their toggle
     bp.get_by_test_id("filter-fiat").fill("usd")
     expect(bp.get_by_test_id("ad-list")).to_have_attribute("data-query", re.compile('"fiat":"USD"'))
     expect(bp.get_by_test_id("result-count")).to_have_text("Showing 1 of 1 ads")

@@ -27,6 +27,8 @@ export const state = {
   ad: null,
   fetchedAt: 0,
   error: null,
+  /** @type {string | null} i18n key of why there is no order to show (none by that id, or no id): final */
+  missing: null,
   busy: false,
   /** @type {string | null} the open action panel, e.g. "extend" | "dispute" */
   panel: null,
@@ -44,8 +46,10 @@ export function onChange(handler) {
 }
 
 export async function refresh() {
+  if (state.missing) return; // a 404 is final: nothing to poll for
   if (!Number.isInteger(orderId) || orderId < 1) {
-    state.error = new Error(t("order.bad_id"));
+    state.missing = "order.bad_id";
+    state.error = new Error(t(state.missing));
   } else {
     try {
       const order = await api("/orders/{order_id}", { params: { order_id: orderId }, auth: false });
@@ -59,8 +63,11 @@ export async function refresh() {
       // The seller's dispute waits out a grace by the chain's clock: read it while it matters.
       if (role() === "seller" && order.status === "PAID") await readChainClock();
     } catch (err) {
-      const indexing = err instanceof ApiError && err.status === 404 && Date.now() - startedAt < INDEX_GRACE_MS;
-      state.error = indexing ? null : err; // still indexing: keep showing "loading"
+      // 503: the escrow has the order, the index has not reached it yet (keep "loading" a while);
+      // 404: no such order on the chain, which no wait changes.
+      const indexing = err instanceof ApiError && err.status === 503 && Date.now() - startedAt < INDEX_GRACE_MS;
+      state.missing = err instanceof ApiError && err.status === 404 ? "order.not_found" : null;
+      state.error = indexing ? null : state.missing ? new Error(t(state.missing, { id: orderId })) : err;
     }
   }
   for (const handler of listeners) handler();

@@ -16,7 +16,7 @@ import {
   sameAddress,
   shortAddress,
 } from "../format.js";
-import { t } from "../i18n.js";
+import { currentLang, hasKey, t } from "../i18n.js";
 import { attachParsed } from "../numbers.js";
 import { rules } from "../protocol.js";
 import { frozenBlock } from "../freeze-gate.js";
@@ -137,8 +137,12 @@ function sellerLine(ad) {
   const parts = [];
   if (!stats.completed_trades && !stats.ended_trades) parts.push(t("seller.new"));
   else {
-    parts.push(t("seller.trades", { n: stats.completed_trades }));
-    parts.push(t("seller.completion", { rate: formatPercent(stats.completion_rate) }));
+    // "1 trade", "2 trades": the language's plural rules pick the key (Chinese has one form).
+    const form = new Intl.PluralRules(currentLang()).select(stats.completed_trades);
+    parts.push(t(hasKey(`seller.trades_${form}`) ? `seller.trades_${form}` : "seller.trades", { n: stats.completed_trades }));
+    if (stats.completion_rate !== null && stats.completion_rate !== undefined) {
+      parts.push(t("seller.completion", { rate: formatPercent(stats.completion_rate) }));
+    }
   }
   if (stats.median_release_seconds !== null && stats.median_release_seconds !== undefined) {
     parts.push(t("seller.release_time", { time: formatDuration(stats.median_release_seconds) }));
@@ -262,7 +266,42 @@ function adCard(ad) {
   );
 }
 
+/** Whether any filter narrows the list (the sort does not). */
+function filtered() {
+  return activeFilters() > 0;
+}
+
+function activeFilters() {
+  const data = new FormData(form());
+  return ["token", "fiat", "amount", "payment_method", "min_price", "max_price"].filter((name) => String(data.get(name) || "").trim()).length;
+}
+
+/** An empty desk, not an empty filter: what the desk is and how a trade goes. */
+function welcome() {
+  return el(
+    "section",
+    { class: "card welcome", "data-testid": "market-welcome" },
+    el("h2", {}, t("market.welcome_title")),
+    el("p", {}, t("market.welcome_intro")),
+    el(
+      "ol",
+      { class: "welcome-steps" },
+      [1, 2, 3, 4].map((n) => el("li", { "data-testid": "welcome-step" }, t(`market.welcome_step${n}`))),
+    ),
+    el("p", { class: "muted small" }, t("market.welcome_no_ads")),
+    el("a", { class: "btn btn-primary", href: "create-ad.html", "data-testid": "welcome-post-ad" }, t("market.post_ad")),
+  );
+}
+
+function renderFilterToggle() {
+  const toggle = document.getElementById("filters-toggle");
+  const n = activeFilters();
+  toggle.textContent = n ? t("market.filters_n", { n }) : t("market.filters");
+  toggle.setAttribute("aria-expanded", String(form().classList.contains("open")));
+}
+
 function render() {
+  renderFilterToggle();
   const list = document.getElementById("ads");
   const count = document.getElementById("result-count");
   const more = document.getElementById("more");
@@ -281,7 +320,7 @@ function render() {
     return;
   }
   if (state.items.length === 0) {
-    list.replaceChildren(emptyState("market.empty"));
+    list.replaceChildren(filtered() ? emptyState("market.empty") : welcome());
     return;
   }
   count.textContent = t("market.count", { shown: state.items.length, total: state.total });
@@ -310,6 +349,11 @@ async function main() {
     load();
   });
   document.getElementById("more").addEventListener("click", () => load({ append: true }));
+  // On a phone the filters wait behind a toggle, so the first screen shows ads.
+  document.getElementById("filters-toggle").addEventListener("click", () => {
+    form().classList.toggle("open");
+    renderFilterToggle();
+  });
   window.addEventListener("sentinel:lang", () => {
     fillFilterOptions();
     render();

@@ -8,6 +8,7 @@
 // renders from the shared state after every refresh; a new part of the page (e.g. payment
 // details) is a module with a render function added there, and its container in order.html.
 
+import { t } from "../i18n.js";
 import { boot } from "../shell.js";
 import { errorBox, loadingState } from "../ui.js";
 import { onWalletChange } from "../wallet.js";
@@ -34,7 +35,9 @@ function render() {
   const stateBox = byId("order-state");
   if (!state.order) {
     byId("order-main").classList.add("hidden");
-    stateBox.replaceChildren(state.error ? errorBox(state.error, { retry: refresh }) : loadingState("order.loading"));
+    // No such order is final: said in the page's language (also after a switch), no retry.
+    const error = state.missing ? new Error(t(state.missing, { id: orderId })) : state.error;
+    stateBox.replaceChildren(error ? errorBox(error, { retry: state.missing ? undefined : refresh }) : loadingState("order.loading"));
     return;
   }
   stateBox.replaceChildren(state.error ? errorBox(state.error, { retry: refresh }) : "");
