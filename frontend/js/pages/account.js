@@ -113,7 +113,7 @@ async function describeToken(deployment, address) {
   const provider = getProvider();
   if (deployment.tokens.some((tk) => tk.address.toLowerCase() === address.toLowerCase()) || !provider) return info;
   try {
-    const contract = tokenContract(deployment, address, provider);
+    const contract = await tokenContract(deployment, address, provider);
     const [symbol, decimals] = await Promise.all([contract.symbol(), contract.decimals()]);
     return { ...info, symbol, decimals: Number(decimals) };
   } catch {
@@ -175,7 +175,7 @@ async function withdrawCredit(credit, token, button) {
   const receipt = await new TxBox($("credits-tx")).run(t("credits.tx", { amount }), async () => {
     const deployment = await loadDeployment();
     const signer = await getSigner(deployment);
-    return escrowContract(deployment, signer).withdraw_credit(credit.token);
+    return (await escrowContract(deployment, signer)).withdraw_credit(credit.token);
   });
   button.disabled = false;
   if (receipt) await loadCredits();
