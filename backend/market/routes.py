@@ -3,7 +3,7 @@
 from typing import Annotated
 
 import anyio
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.requests import HTTPConnection
 
 from backend.auth.deps import CurrentUser
@@ -14,8 +14,8 @@ from backend.market import pages, service
 from backend.market.cache import PageCache
 from backend.market.models import Ad, Order
 from backend.market.schemas import (
+    AdFilters,
     AdPage,
-    AdSort,
     AdWithStats,
     CreditPublic,
     OrderDetail,
@@ -27,7 +27,7 @@ from backend.market.schemas import (
     TraderStats,
 )
 from backend.protocol import OrderStatus
-from backend.validation import Address, RowId, Uint256Str, parse_address
+from backend.validation import RowId, parse_address, parse_query, query_parameters
 
 router = APIRouter(tags=["market"])
 # Ads pages built at once on a cache miss: more threads only fight over the GIL.
@@ -53,37 +53,17 @@ def _address_or_422(value: str) -> str:
     return address
 
 
-@router.get("/ads", response_model=AdPage, summary="Ads on sale, filtered and sorted")
-async def list_ads(
-    cache: AdsCacheDep,
-    engine: EngineDep,
-    token: Annotated[Address | None, Query()] = None,
-    fiat: Annotated[str | None, Query(pattern="^[A-Za-z]{3}$", description="ISO 4217 code")] = None,
-    min_price: Annotated[Uint256Str | None, Query(description="fiat minor units per whole token")] = None,
-    max_price: Annotated[Uint256Str | None, Query()] = None,
-    amount: Annotated[Uint256Str | None, Query(description="token base units the ad must be able to fill")] = None,
-    payment_method: Annotated[int | None, Query(ge=1, le=2**64 - 1, description="bitmask")] = None,
-    seller: Annotated[Address | None, Query()] = None,
-    include_inactive: bool = False,
-    sort: AdSort = "price",
-    limit: Limit = 20,
-    offset: Offset = 0,
-) -> Response:
-    # Async, with the database work in the thread pool only on a cache miss: most
-    # requests are answered from the page cache without leaving the event loop.
-    filters = dict(
-        token=token,
-        fiat=fiat.upper() if fiat else None,
-        min_price=int(min_price) if min_price is not None else None,
-        max_price=int(max_price) if max_price is not None else None,
-        amount=int(amount) if amount is not None else None,
-        payment_method=payment_method,
-        seller=seller,
-        include_inactive=include_inactive,
-        sort=sort,
-        limit=limit,
-        offset=offset,
-    )
+@router.get(
+    "/ads",
+    response_model=AdPage,
+    summary="Ads on sale, filtered and sorted",
+    openapi_extra={"parameters": query_parameters(AdFilters)},
+)
+async def list_ads(request: Request, cache: AdsCacheDep, engine: EngineDep) -> Response:
+    # The desk's busiest read: its query is one model (see parse_query), and it is async,
+    # with the database work in the thread pool only when the cache cannot answer: most
+    # requests are answered without leaving the event loop.
+    filters = parse_query(AdFilters, request.query_params).as_filters()
     if cache.claim_recheck():
         await anyio.to_thread.run_sync(cache.recheck_head)
     page = pages.cached_page(cache, filters)

@@ -8,6 +8,7 @@ from backend.columns import Amount
 from backend.market.models import Ad, Credit, Order
 from backend.protocol import CancelReason, OrderStatus
 from backend.reputation.schemas import FeedbackSummary
+from backend.validation import Address, Uint256Str
 
 
 class _FromRow(BaseModel):
@@ -133,6 +134,38 @@ class TodoList(BaseModel):
 
 
 AdSort = Literal["price", "-price", "newest", "oldest", "-available"]
+
+
+class AdFilters(BaseModel):
+    """The ads list's query string (`GET /api/ads`), validated as one model."""
+
+    token: Address | None = None
+    fiat: str | None = Field(None, pattern="^[A-Za-z]{3}$", description="ISO 4217 code")
+    min_price: Uint256Str | None = Field(None, description="fiat minor units per whole token")
+    max_price: Uint256Str | None = None
+    amount: Uint256Str | None = Field(None, description="token base units the ad must be able to fill")
+    payment_method: int | None = Field(None, ge=1, le=2**64 - 1, description="bitmask")
+    seller: Address | None = None
+    include_inactive: bool = False
+    sort: AdSort = "price"
+    limit: int = Field(20, ge=1, le=100, description="page size")
+    offset: int = Field(0, ge=0, le=1_000_000)
+
+    def as_filters(self) -> dict:
+        """What the page builders take: numbers as ints, the currency upper-case."""
+        return dict(
+            token=self.token,
+            fiat=self.fiat.upper() if self.fiat else None,
+            min_price=int(self.min_price) if self.min_price is not None else None,
+            max_price=int(self.max_price) if self.max_price is not None else None,
+            amount=int(self.amount) if self.amount is not None else None,
+            payment_method=self.payment_method,
+            seller=self.seller,
+            include_inactive=self.include_inactive,
+            sort=self.sort,
+            limit=self.limit,
+            offset=self.offset,
+        )
 
 
 class CreditPublic(_FromRow):
