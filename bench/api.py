@@ -16,9 +16,7 @@ load. No ads route can be faster than that, whatever it caches.
 import argparse
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -28,6 +26,7 @@ import httpx
 from ape import accounts
 
 from bench._chain import Traffic, deployed_chain, seller_ad_args
+from bench._server import backend_env, start_server, wait_for_ads
 
 QUERIES = [
     {},
@@ -77,32 +76,6 @@ def floor_app():
         return Response(body, media_type="application/json")
 
     return app
-
-
-def start_server(factory: str, env: dict) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            factory,
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
-        env=env,
-    )
-    return server, f"http://127.0.0.1:{port}"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 WRK_SCRIPT = """
@@ -163,25 +136,10 @@ def main():
         raise SystemExit("wrk is missing: `make bench` installs it (apt-get install wrk)")
     with deployed_chain() as (rpc_url, manifest, manifest_path), tempfile.TemporaryDirectory() as tmp:
         create_ads(Traffic(rpc_url, manifest), args.ads)
-        env = dict(
-            os.environ,
-            SENTINEL_RPC_URL=rpc_url,
-            SENTINEL_MANIFEST_PATH=manifest_path,
-            SENTINEL_DATABASE_URL=f"sqlite:///{tmp}/api.db",
-        )
+        env = backend_env(os.environ, rpc_url=rpc_url, manifest_path=manifest_path, database=Path(tmp) / "api.db")
         server, base = start_server("backend.main:create_app", env)
         try:
-            deadline = time.time() + 120
-            while time.time() < deadline:
-                try:
-                    if httpx.get(f"{base}/api/ads", params={"limit": 1}).json()["total"] >= args.ads:
-                        break
-                except (httpx.HTTPError, KeyError, ValueError):
-                    pass
-                time.sleep(0.5)
-            else:
-                status = httpx.get(f"{base}/api/chain/status").text
-                raise SystemExit(f"the backend did not index the ads in time: {status}")
+            wait_for_ads(base, args.ads)
             wrk(base, 5, 2, unique=False)  # warm-up
             results = {
                 "repeated query shapes": wrk(base, args.clients, args.seconds, unique=False),

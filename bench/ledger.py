@@ -20,7 +20,6 @@ import multiprocessing
 import os
 import random
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -36,6 +35,7 @@ from backend.errors import DomainError
 from backend.ledger import service
 from backend.ledger.models import DEBITS_MUST_NOT_EXCEED_CREDITS, LedgerAccount
 from backend.migrate import migrate
+from bench._server import free_port
 
 FUNDS = 10**9
 
@@ -148,12 +148,6 @@ def concurrent(url: str, accounts: list[int], clients: int, per_client: int) -> 
     return done / elapsed, sum(r[1] for r in results)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextmanager
 def postgres():
     """A URL of a fresh database: SENTINEL_BENCH_PG_URL, or a throwaway Debian PostgreSQL
@@ -170,7 +164,7 @@ def postgres():
     root = Path(tempfile.mkdtemp(prefix="sentinel-bench-pg-"))
     if os.geteuid() == 0:
         shutil.chown(root, "postgres", "postgres")
-    data, port = root / "data", _free_port()
+    data, port = root / "data", free_port()
     subprocess.run(
         [*as_server, str(bindir / "initdb"), "-D", str(data), "-U", "sentinel", "--auth=trust"],
         check=True,

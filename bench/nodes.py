@@ -5,7 +5,6 @@ make bench   (or: python -m bench.nodes)
 """
 
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,6 +33,7 @@ from backend.nodes.schemas import ChallengeAnswer
 from backend.nodes.service import verify_answer
 from backend.relay.service import typed_data
 from bench._chain import UNIT, Traffic, deployed_chain, seller_ad_args
+from bench._server import free_port
 from scripts.node_agent import hardware_report, load_or_create_key
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -124,16 +124,10 @@ def admissions(settings: Settings) -> None:
     print(f"admissions one authority can process: {60 / mean:.0f} per minute (target >= 60 per minute)")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def relays(settings: Settings, rpc_url: str, manifest: dict, manifest_path: str) -> None:
     """Signed mark-paid actions posted straight to one admitted node agent by 4 buyers at once."""
     app = create_app(settings)
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     threading.Thread(target=server.run, daemon=True).start()
     while not server.started:
@@ -143,7 +137,7 @@ def relays(settings: Settings, rpc_url: str, manifest: dict, manifest_path: str)
         keyfile = Path(tmp) / "node.key"
         node = load_or_create_key(keyfile).address
         w3.provider.make_request("anvil_setBalance", [node, hex(10**20)])
-        node_port = _free_port()
+        node_port = free_port()
         log = open(Path(tmp) / "agent.log", "wb")  # noqa: SIM115  closed after the agent stops
         agent = subprocess.Popen(
             [sys.executable, "-m", "scripts.node_agent", "run", "--platform", f"http://127.0.0.1:{port}",

@@ -15,16 +15,13 @@ import os
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-import httpx
 from ape import accounts
 
 from bench._chain import UNIT, Traffic, deployed_chain, seller_ad_args
-from bench.api import free_port
+from bench._server import backend_env, start_server, wait_for_ads
 
 ROOT = Path(__file__).resolve().parents[1]
 LIGHTHOUSE = ROOT / "node_modules" / ".bin" / "lighthouse"
@@ -87,34 +84,11 @@ def main():
     ensure_vendor_ethers()
     with deployed_chain() as (rpc_url, manifest, manifest_path), tempfile.TemporaryDirectory() as tmp:
         create_ads(Traffic(rpc_url, manifest), args.ads)
-        port = free_port()
-        env = dict(
-            os.environ,
-            SENTINEL_RPC_URL=rpc_url,
-            SENTINEL_MANIFEST_PATH=manifest_path,
-            SENTINEL_DATABASE_URL=f"sqlite:///{tmp}/web.db",
-        )
-        server = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "backend.main:create_app", "--port", str(port)]
-            + ["--log-level", "warning", "--no-access-log"],
-            env=env,
-            cwd=ROOT,
-        )
-        base = f"http://127.0.0.1:{port}"
+        env = backend_env(os.environ, rpc_url=rpc_url, manifest_path=manifest_path, database=Path(tmp) / "web.db")
+        server, base = start_server("backend.main:create_app", env)
         results = {}
         try:
-            deadline = time.time() + 120
-            while time.time() < deadline:
-                try:
-                    if httpx.get(f"{base}/api/ads", params={"limit": 1}).json()["total"] >= args.ads:
-                        break
-                except (httpx.HTTPError, KeyError, ValueError):
-                    pass
-                time.sleep(0.5)
-            else:
-                raise SystemExit(
-                    f"the backend did not index the ads in time: {httpx.get(f'{base}/api/chain/status').text}"
-                )
+            wait_for_ads(base, args.ads)
             for name, path in PAGES.items():
                 results[name] = [lighthouse(base + path, Path(tmp) / f"{name}-{n}.json") for n in range(args.runs)]
         finally:
