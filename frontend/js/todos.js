@@ -4,7 +4,8 @@
 // (when the user allowed them) and an optional beep, unless the order's own page is in
 // front: there the user already sees the change.
 
-import { api, wsUrl } from "./api.js";
+import { api } from "./api.js";
+import { onPush } from "./pushes.js";
 import { sameAddress } from "./format.js";
 import { t } from "./i18n.js";
 import { el } from "./ui.js";
@@ -33,7 +34,7 @@ export const todos = {
 };
 
 const listeners = [];
-const socket = { ws: null, retry: 0, timer: null, refreshTimer: null };
+let refreshTimer = null;
 let audio = null;
 
 /** `handler()` after every change of the to-do list. */
@@ -62,8 +63,8 @@ export async function refreshTodos() {
 }
 
 function refreshSoon() {
-  clearTimeout(socket.refreshTimer);
-  socket.refreshTimer = setTimeout(refreshTodos, REFRESH_DEBOUNCE_MS);
+  clearTimeout(refreshTimer);
+  refreshTimer = setTimeout(refreshTodos, REFRESH_DEBOUNCE_MS);
 }
 
 // ------------------------------------------------------------------ header badge
@@ -94,50 +95,20 @@ function renderBadge() {
 
 // ------------------------------------------------------------ notifications socket
 
-function connect() {
-  if (!signedIn() || socket.ws) return;
-  const ws = new WebSocket(wsUrl("/notifications/ws"));
-  socket.ws = ws;
-  ws.addEventListener("open", () => {
-    socket.retry = 0;
-  });
-  ws.addEventListener("message", (event) => {
-    let push;
-    try {
-      push = JSON.parse(event.data); // backend/notifications/hub.py
-    } catch {
-      return;
-    }
-    if (push.type === "subscribed") {
-      refreshTodos(); // whatever moved while the socket was away
-      return;
-    }
-    if (push.type !== "chain_event" && push.type !== "chat") return;
-    if (push.order_id === null || push.order_id === undefined) return;
-    refreshSoon();
-    alertUser(push);
-  });
-  ws.addEventListener("close", (event) => {
-    if (socket.ws !== ws) return;
-    socket.ws = null;
-    if ([1008, 4401, 4403].includes(event.code)) return;
-    socket.retry = Math.min(socket.retry + 1, 5);
-    socket.timer = setTimeout(connect, 2000 * socket.retry);
-  });
-}
-
-function restart() {
-  clearTimeout(socket.timer);
-  const old = socket.ws;
-  socket.ws = null;
-  old?.close();
-  connect();
-  refreshTodos();
+function onTodoPush(push) {
+  if (push.type === "subscribed") {
+    refreshTodos(); // whatever moved while the socket was away
+    return;
+  }
+  if (push.type !== "chain_event" && push.type !== "chat") return;
+  if (push.order_id === null || push.order_id === undefined) return;
+  refreshSoon();
+  alertUser(push);
 }
 
 /** Start once per page (the shell does it): the badge, the socket, and their restarts. */
 export function startTodos() {
-  window.addEventListener("sentinel:session", restart);
+  window.addEventListener("sentinel:session", refreshTodos);
   window.addEventListener("sentinel:lang", () => {
     renderBadge();
     for (const handler of listeners) handler();
@@ -149,7 +120,7 @@ export function startTodos() {
     document.addEventListener(kind, () => soundOn() && unlockAudio(), { once: true, capture: true });
   }
   renderBadge();
-  connect();
+  onPush(onTodoPush);
   refreshTodos();
 }
 

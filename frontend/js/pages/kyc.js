@@ -1,9 +1,10 @@
 // KYC for the signed-in wallet: document photo, selfie frames from the camera with
 // guidance, and the application's status live (notification push, polling as fallback).
 
-import { api, ApiError, getSession, setSession, wsUrl } from "../api.js";
+import { api, ApiError, getSession, setSession } from "../api.js";
 import { formatTime, shortHash } from "../format.js";
 import { hasKey, t } from "../i18n.js";
+import { onPush } from "../pushes.js";
 import { boot, requireSession } from "../shell.js";
 import { el, errorBox } from "../ui.js";
 import { onWalletChange, signedIn } from "../wallet.js";
@@ -21,7 +22,7 @@ const state = {
   frames: [], // Blobs
   documentBlob: null, // from the camera (a file input wins when both are set)
   stream: null,
-  socket: null,
+  following: false, // listening to the pushes' socket (pushes.js)
   pollTimer: null,
   sending: false,
 };
@@ -115,19 +116,14 @@ async function refresh() {
 
 function follow() {
   const processing = state.me?.application?.status === "processing";
-  if (!state.socket && getSession()) {
-    const socket = new WebSocket(wsUrl("/notifications/ws"));
-    socket.onmessage = (event) => {
-      const data = JSON.parse(event.data);
+  if (!state.following) {
+    state.following = true;
+    onPush((data) => {
       if (data.type !== "kyc") return;
-      state.me = { ...(state.me || {}), application: data };
+      state.me = { ...(state.me || {}), application: /** @type {any} */ (data) };
       renderStatus();
       if (data.status === "approved") refresh(); // "verified" comes from the chain
-    };
-    socket.onclose = () => {
-      state.socket = null;
-    };
-    state.socket = socket;
+    });
   }
   // Polling as well while the check runs: a push can be missed (socket down, proxy).
   clearTimeout(state.pollTimer);
@@ -264,11 +260,7 @@ async function main() {
   $("kyc-form").addEventListener("submit", submit);
   window.addEventListener("sentinel:session", refresh);
   window.addEventListener("sentinel:lang", renderStatus);
-  onWalletChange(() => {
-    state.socket?.close();
-    state.socket = null;
-    refresh();
-  });
+  onWalletChange(refresh);
   await refresh();
 }
 

@@ -16,7 +16,7 @@ import { initActions, perform, renderActions, resetActions, useCamera } from "..
 import { orderCamera } from "../order/camera.js";
 import { chatLive, connectChat, pollChat, renderChat, renderChatGate, restartChat, sendChat } from "../order/chat.js";
 import { renderFeedback } from "../order/feedback.js";
-import { connectNotifications, restartNotifications } from "../order/notifications.js";
+import { connectNotifications } from "../order/notifications.js";
 import { mountPayment } from "../order/payment.js";
 import { byId, expired, onChange, orderId, refresh, role, state } from "../order/state.js";
 import { renderDeadline, renderHeading, renderSummary, renderTimeline } from "../order/summary.js";
@@ -76,11 +76,8 @@ async function main() {
     render();
     renderChat();
   });
-  // A new session (or none): both sockets open again under it.
-  window.addEventListener("sentinel:session", () => {
-    restartChat();
-    restartNotifications();
-  });
+  // A new session (or none): the chat socket opens again under it (the pushes' socket does so itself).
+  window.addEventListener("sentinel:session", restartChat);
   onWalletChange(() => {
     render();
     renderChat();
