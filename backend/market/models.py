@@ -48,6 +48,9 @@ class Order(SQLModel, table=True):
     seller_refunded: int | None = Field(default=None, sa_column=Column(Uint256, nullable=True))
     cancel_reason: str | None = Field(default=None, max_length=16)
     disputed_by: str | None = Field(default=None, max_length=42)
+    # The order's last chat message when the dispute reached the desk: a party's later
+    # message answers it (ids, not the two clocks of chat and chain).
+    dispute_chat_head: int | None = None
     evidence_hash: str | None = Field(default=None, max_length=66)
     buyer_bps: int | None = None
 

@@ -1,10 +1,12 @@
 """OtcEscrow events -> ads and orders, mirroring the contract's own bookkeeping."""
 
-from sqlmodel import Session
+from sqlalchemy import func
+from sqlmodel import Session, select
 
 from backend.chain.models import ChainEvent
 from backend.chain.projections import Projection, add, get, require
 from backend.market.models import Ad, Credit, Order
+from backend.negotiation.models import ChatMessage
 from backend.protocol import CancelReason, OrderStatus
 
 ESCROW = "OtcEscrow"
@@ -185,6 +187,8 @@ def dispute_opened(session: Session, event: ChainEvent) -> None:
     order.status = OrderStatus.DISPUTED
     order.disputed_by = event.args["by"]
     order.evidence_hash = event.args["evidence_hash"]
+    head = select(func.max(ChatMessage.id)).where(ChatMessage.order_id == order.id)
+    order.dispute_chat_head = session.exec(head).one() or 0
 
 
 @on(ESCROW, "DisputeResolved")

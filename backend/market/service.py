@@ -194,9 +194,8 @@ def todos_of(session: Session, *, address: str) -> list[tuple[Order, str]]:
     "Now" for the payment deadline is the timestamp of the newest indexed block: the chain's
     clock decides whether an order can still be paid, and the index is what this answer
     reads anyway. A dispute counts as answered once the party posts in the order's chat
-    after the block time of `DisputeOpened` (chat times are the backend's wall clock, which
-    on a live chain runs with block time; both have whole seconds, so a message in the
-    dispute's own second does not count: better asked twice than missed).
+    after the desk indexed `DisputeOpened` (a message id above the order's chat head then:
+    one written between the block and its indexing asks once more, never the reverse).
     """
     now = func.coalesce(
         select(IndexedBlock.timestamp)
@@ -206,18 +205,12 @@ def todos_of(session: Session, *, address: str) -> list[tuple[Order, str]]:
         .scalar_subquery(),
         0,
     )
-    disputed_at = (
-        select(func.max(ChainEvent.timestamp))
-        .where(ChainEvent.order_id == Order.id, ChainEvent.name == "DisputeOpened")
-        .correlate(Order)
-        .scalar_subquery()
-    )
     answered = (
         select(ChatMessage.id)
         .where(
             ChatMessage.order_id == Order.id,
             ChatMessage.sender == address,
-            ChatMessage.created_at > disputed_at,
+            ChatMessage.id > func.coalesce(Order.dispute_chat_head, 0),
         )
         .correlate(Order)
         .exists()
