@@ -66,11 +66,19 @@ frontend/vendor/ethers.min.d.ts:
 	@mkdir -p frontend/vendor
 	echo 'export * from "ethers";' > $@
 
-# Three pytest runs: each suite has its own conftest (and ape starts its own Anvil).
-test: setup setup-browser setup-db lint typecheck
+# Three pytest runs: each suite has its own conftest (and ape starts its own Anvil). The
+# contract and backend suites share nothing but the compiled contracts (compiled first) and
+# each keeps about one core busy, so they run side by side on a 2-core machine; the contract
+# suite's output follows the backend's. The browser suite runs alone (Chromium wants both).
+test: setup setup-browser setup-db lint typecheck compile
 	node --test tests/js/
-	ape test tests/contracts --invariant-steps $(INVARIANT_STEPS) -q
-	ape test tests/backend -q
+	@mkdir -p .cache
+	@echo "ape test tests/contracts --invariant-steps $(INVARIANT_STEPS) -q  (beside the backend suite)"
+	@ape test tests/contracts --invariant-steps $(INVARIANT_STEPS) -q > .cache/test-contracts.log 2>&1 & contracts=$$!; \
+	ape test tests/backend -q; backend=$$?; \
+	wait $$contracts; contracts_status=$$?; \
+	echo "--- contract suite:"; cat .cache/test-contracts.log; \
+	test $$backend -eq 0 -a $$contracts_status -eq 0
 	ape test tests/e2e -q
 
 # The frontend's pure modules (number parsing) under Node's own test runner.

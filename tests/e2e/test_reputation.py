@@ -104,7 +104,7 @@ def test_reputation__both_parties_leave_feedback_and_the_market_shows_it(
     bp.goto("/")
     ad = bp.locator(f"[data-testid=ad-card][data-ad-id='{ad_id}']")
     stats = ad.get_by_test_id("seller-stats")
-    expect(stats).to_contain_text(fill(words["seller.trades"], n=1))
+    expect(stats).to_contain_text(fill(words.get("seller.trades_one", words["seller.trades"]), n=1))
     counts = stats.get_by_test_id("feedback-counts")
     expect(counts).to_have_attribute("data-positive", "1")
     expect(counts).to_have_text(fill(words["reputation.counts"], positive=1, negative=0))
