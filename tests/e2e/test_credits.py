@@ -75,8 +75,9 @@ def test_credit__blocklisted_buyer_withdraws_after_unblock(
 
     token.set_blocked(buyer, False, sender=admin)
     before = token.balanceOf(buyer)
-    # Known defect: a retry in the same page after the refusal is refused again by the
-    # wallet's gas estimate, while the chain accepts it (cause not found yet); a reload works.
+    # ethers answers an identical RPC request from its cache for 250 ms (`cacheTimeout`): a
+    # retry the test makes within that window gets the refused gas estimate again (a person's
+    # retry comes later). A reload starts a fresh provider.
     bp.reload()
     card = bp.get_by_test_id("credits")
     row = card.get_by_test_id("credit")
