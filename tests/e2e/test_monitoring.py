@@ -20,6 +20,8 @@ from backend.config import Settings
 from tests.e2e.conftest import ROOT, launched_with_camera
 from tests.faces import approve_with_selfie, y4m_from_photos
 
+DECODED_WIDTH = "img => img.decode().then(() => img.naturalWidth)"
+
 EN = json.loads((ROOT / "frontend" / "i18n" / "en.json").read_text())
 ZH = json.loads((ROOT / "frontend" / "i18n" / "zh-CN.json").read_text())
 
@@ -113,7 +115,8 @@ def test_monitoring__camera_mismatch_live_acknowledged_frozen_next_order_refused
     assert mp.evaluate("window.__sameDocument") is True
     expect(alert.get_by_test_id("alert-title")).to_contain_text(f"order #{order_id}")
     expect(alert.locator("img.thumb")).to_be_visible()
-    assert alert.locator("img.thumb").evaluate("img => img.naturalWidth") > 0
+    # decode() waits for the image to load (a just-added <img> has no size yet) and rejects a broken one.
+    assert alert.locator("img.thumb").evaluate(DECODED_WIDTH) > 0
     session_row = mp.locator(f"[data-testid=camera-session][data-order-id='{order_id}']")
     expect(session_row.get_by_test_id("camera-verdict")).to_contain_text(EN["monitoring.verdict.mismatch"])
 
@@ -162,7 +165,7 @@ def test_monitoring__arbitrator_sees_the_camera_thumbnails_of_a_dispute(
     expect(ap.get_by_test_id("order-status")).to_have_attribute("data-status", "DISPUTED")
     evidence = ap.get_by_test_id("camera-evidence")
     expect(evidence.locator("img").first).to_be_visible(timeout=20_000)
-    assert evidence.locator("img").first.evaluate("img => img.naturalWidth") > 0
+    assert evidence.locator("img").first.evaluate(DECODED_WIDTH) > 0
     expect(evidence).to_contain_text(EN["monitoring.verdict.mismatch"])
 
 
