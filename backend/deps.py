@@ -8,7 +8,7 @@ from starlette.requests import HTTPConnection
 from backend.config import Settings
 
 
-def get_app_settings(connection: HTTPConnection) -> Settings:
+async def get_app_settings(connection: HTTPConnection) -> Settings:
     return connection.app.state.settings
 
 

@@ -172,7 +172,7 @@ class Follower:
             log.warning(message, exc)
 
 
-def get_follower(connection: HTTPConnection) -> Follower:
+async def get_follower(connection: HTTPConnection) -> Follower:
     return connection.app.state.follower
 
 

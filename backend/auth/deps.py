@@ -30,7 +30,7 @@ def get_optional_user(
     return user_for_token(session, token_from(request, credentials))
 
 
-def get_current_user(user: Annotated[User | None, Depends(get_optional_user)]) -> User:
+async def get_current_user(user: Annotated[User | None, Depends(get_optional_user)]) -> User:
     if user is None:
         raise DomainError(status.HTTP_401_UNAUTHORIZED, "sign in first", headers={"WWW-Authenticate": "Bearer"})
     # Freezing must bite at once, not at the next sign-in.
@@ -106,7 +106,7 @@ def desk_origins(settings: Settings) -> frozenset[str]:
     return frozenset(origin.rstrip("/").lower() for origin in origins)
 
 
-def trusted_origin(websocket: WebSocket, settings: SettingsDep) -> None:
+async def trusted_origin(websocket: WebSocket, settings: SettingsDep) -> None:
     """Refuses the handshake (HTTP 403, nothing sent) when a page of another origin opens
     the socket: its browser would send our cookies with it (cross-site WebSocket
     hijacking). A handshake without Origin is not from a browser page and has no

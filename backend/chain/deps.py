@@ -42,11 +42,11 @@ class ChainContext:
         return self._rules
 
 
-def get_chain(connection: HTTPConnection) -> ChainContext:
+async def get_chain(connection: HTTPConnection) -> ChainContext:
     return connection.app.state.chain
 
 
-def get_indexer(connection: HTTPConnection) -> Indexer:
+async def get_indexer(connection: HTTPConnection) -> Indexer:
     return connection.app.state.indexer
 
 

@@ -52,7 +52,7 @@ class FacePool:
                 self._executor = None
 
 
-def get_face_pool(connection: HTTPConnection) -> FacePool:
+async def get_face_pool(connection: HTTPConnection) -> FacePool:
     return connection.app.state.face_pool
 
 

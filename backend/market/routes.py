@@ -34,7 +34,7 @@ router = APIRouter(tags=["market"])
 _PAGE_BUILDERS = anyio.CapacityLimiter(4)
 
 
-def get_ads_cache(connection: HTTPConnection) -> PageCache:
+async def get_ads_cache(connection: HTTPConnection) -> PageCache:
     return connection.app.state.ads_cache
 
 

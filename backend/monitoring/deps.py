@@ -10,7 +10,7 @@ from backend.auth.models import User
 from backend.monitoring.center import MonitoringCenter
 
 
-def get_center(connection: HTTPConnection) -> MonitoringCenter:
+async def get_center(connection: HTTPConnection) -> MonitoringCenter:
     return connection.app.state.monitoring
 
 

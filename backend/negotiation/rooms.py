@@ -58,7 +58,7 @@ def rooms_of(app: FastAPI) -> ChatRooms:
     return rooms
 
 
-def get_rooms(connection: HTTPConnection) -> ChatRooms:
+async def get_rooms(connection: HTTPConnection) -> ChatRooms:
     return rooms_of(connection.app)
 
 

@@ -8,7 +8,7 @@ from starlette.requests import HTTPConnection
 from backend.notifications.hub import NotificationHub
 
 
-def get_hub(connection: HTTPConnection) -> NotificationHub:
+async def get_hub(connection: HTTPConnection) -> NotificationHub:
     return connection.app.state.hub
 
 
