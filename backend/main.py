@@ -23,6 +23,7 @@ from backend.http import ApiCacheControl, BodySizeLimit, keep_query_strings_out_
 from backend.kyc.pool import FacePool
 from backend.ledger.sweeper import ExpirySweeper
 from backend.market.cache import PageCache
+from backend.market.fastpath import AdsFromCache
 from backend.migrate import migrate
 from backend.monitoring.center import MonitoringCenter
 from backend.negotiation.push import chat_feed
@@ -108,6 +109,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    # Added first, so innermost: cached ads pages skip routing, but still pass through the
+    # body limit, gzip and cache headers added after it.
+    app.add_middleware(AdsFromCache)
     # KYC uploads carry several photos: their route has its own, larger bound.
     app.add_middleware(
         BodySizeLimit,

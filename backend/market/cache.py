@@ -33,6 +33,7 @@ class PageCache:
         self._checked_at = float("-inf")
         self.hits = 0
         self.misses = 0
+        self.early_answers = 0  # pages answered before routing (fastpath.py)
 
     def claim_recheck(self) -> bool:
         """True for the one caller that should read the head now; the others go on
@@ -43,6 +44,10 @@ class PageCache:
                 return False
             self._checked_at = now
             return True
+
+    def recheck_due(self) -> bool:
+        """Whether a look at the head is due (without claiming it, see `claim_recheck`)."""
+        return time.monotonic() - self._checked_at >= self.recheck_seconds
 
     def recheck_head(self) -> None:
         """Read the index head from the database (blocking: call it off the event loop)."""

@@ -73,6 +73,26 @@ def test_ads__a_new_page_of_known_ads_needs_no_database(client, three_ads):
     assert pages.cached_page(cache, {**filters, "offset": 5}) == b'{"items":[],"total":3,"limit":2,"offset":5}'
 
 
+@pytest.mark.parametrize("encoding", ["identity", "gzip"])
+def test_ads__a_cached_page_is_answered_before_routing_with_the_same_bytes(client, three_ads, encoding):
+    """The second ask of a page is answered by `AdsFromCache`, before routing: the same
+    status, headers and body as the route's own answer (compressed alike for gzip)."""
+    cache = client.app.state.ads_cache
+    cache.recheck_seconds = 3600  # the first ask looks at the head; the second is not due
+    params, headers = {"sort": "-price", "limit": 2}, {"accept-encoding": encoding}
+    built = client.get("/api/ads", params=params, headers=headers)
+    early = cache.early_answers
+    again = client.get("/api/ads", params=params, headers=headers)
+    assert cache.early_answers == early + 1
+    assert again.status_code == built.status_code == 200
+    assert again.content == built.content and len(again.json()["items"]) == 2
+    assert dict(again.headers) == dict(built.headers)
+    assert again.headers.get("content-encoding") == (encoding if encoding == "gzip" else None)
+    # A query the model refuses still reaches the route for its 422.
+    refused = client.get("/api/ads", params={**params, "limit": 0}, headers=headers)
+    assert refused.status_code == 422 and cache.early_answers == early + 1
+
+
 def test_ads__cached_page_follows_an_indexer_in_another_process(client, create_ad, make_indexer):
     """An indexer outside the app (`backend.cli index`) does not call the app: the cache
     notices the new index head in the database within `recheck_seconds`."""
