@@ -22,9 +22,15 @@ Head = tuple[int, str] | None
 
 
 class PageCache:
-    def __init__(self, *, engine: Engine, max_entries: int = 8192, recheck_seconds: float = 0.1):
+    def __init__(
+        self, *, engine: Engine, max_entries: int = 8192, max_bytes: int = 64 << 20, recheck_seconds: float = 0.1
+    ):
         self.engine = engine
         self.max_entries = max_entries
+        # Pages are tens of kilobytes: a client paging through every offset and size
+        # would otherwise hold max_entries of them (hundreds of megabytes).
+        self.max_bytes = max_bytes
+        self._bytes = 0
         self.recheck_seconds = recheck_seconds
         self._lock = threading.Lock()
         self._pages: OrderedDict[str, object] = OrderedDict()
@@ -83,11 +89,22 @@ class PageCache:
         with self._lock:
             if generation != self._generation:
                 return  # built from data that may predate the last change
+            self._bytes += _size(page) - _size(self._pages.get(key))
             self._pages[key] = page
             self._pages.move_to_end(key)
-            while len(self._pages) > self.max_entries:
-                self._pages.popitem(last=False)
+            while len(self._pages) > self.max_entries or self._bytes > self.max_bytes:
+                self._bytes -= _size(self._pages.popitem(last=False)[1])
+
+    def size(self) -> tuple[int, int]:
+        """Entries and bytes (of the serialized pages and ads) held."""
+        with self._lock:
+            return len(self._pages), self._bytes
 
     def _clear(self) -> None:
         self._pages.clear()
+        self._bytes = 0
         self._generation += 1
+
+
+def _size(entry: object) -> int:
+    return len(entry) if isinstance(entry, bytes) else 0

@@ -398,3 +398,23 @@ def test_start_up__anvil_relayer_key_refused_off_a_local_chain(settings, manifes
     app = create_app(settings.model_copy(update={"manifest_path": path, "relay_fallback_to_own_key": True}))
     with pytest.raises(RuntimeError, match="well-known relayer key"), TestClient(app):
         pass
+
+
+def test_ads_cache__bounded_by_bytes_as_well_as_entries():
+    """A client paging through every offset and size must not pin hundreds of megabytes:
+    past `max_bytes` the least recently used entries go first."""
+    from backend.market.cache import PageCache
+
+    cache = PageCache(engine=None, max_entries=100, max_bytes=1_000)
+    generation = cache.generation()
+    for n in range(4):
+        cache.put(f"page {n}", bytes([n]) * 300, generation)
+    assert cache.size() == (3, 900) and cache.get("page 0") is None  # the fourth pushed the first out
+    assert cache.get("page 1") is not None  # now the most recently used
+    cache.put("page 4", b"x" * 300, generation)
+    assert cache.get("page 2") is None and cache.get("page 1") is not None
+    cache.put("ids", [1, 2, 3], generation)  # lists of ids count as entries, not bytes
+    cache.put("page 1", b"y" * 10, generation)  # replaced: its old size is given back
+    assert cache.size() == (4, 610)
+    cache.invalidate()
+    assert cache.size() == (0, 0)
