@@ -28,18 +28,20 @@ MAX_LISTED_IDS = 10_000
 def cached_page(cache: PageCache, filters: dict) -> bytes | None:
     """The page from the cache, or assembled from cached ids and ads; None if the
     database is needed. Never blocks: fit for the event loop."""
-    page = cache.get(_PAGE + repr(sorted(filters.items())))
+    page_key = _page_key(filters)
+    page = cache.get(page_key)
     if page is not None:
         return page
     generation = cache.generation()
     ids = cache.get(_ids_key(filters))
     if ids is None:
         return None
-    page_ids = _slice(ids, filters)
-    fragments = [cache.get(_AD + str(ad_id)) for ad_id in page_ids]
-    if any(fragment is None for fragment in fragments) or cache.generation() != generation:
+    fragments = [cache.get(_AD + str(ad_id)) for ad_id in _slice(ids, filters)]
+    if None in fragments or cache.generation() != generation:
         return None  # an ad not serialized yet, or the index changed under this page
-    return _store(cache, filters, _body(fragments, len(ids), filters), generation)
+    body = _body(fragments, len(ids), filters)
+    cache.put(page_key, body, generation)
+    return body
 
 
 def build_page(engine: Engine, cache: PageCache, filters: dict) -> bytes:
@@ -85,8 +87,12 @@ def _body(fragments: list, total: int, filters: dict) -> bytes:
     )
 
 
+def _page_key(filters: dict) -> str:
+    return _PAGE + repr(sorted(filters.items()))
+
+
 def _store(cache: PageCache, filters: dict, body: bytes, generation: int) -> bytes:
-    cache.put(_PAGE + repr(sorted(filters.items())), body, generation)
+    cache.put(_page_key(filters), body, generation)
     return body
 
 
