@@ -1,18 +1,21 @@
 # pragma version ~=0.4.3
 """
 @title OtcEscrow
-@notice The ad book and order escrow of Sentinel OTC. Sellers lock
-        tokens in ads; buyers open orders against an ad, pay the
-        seller off chain, mark the order paid, and the seller releases
+@notice The ad book and order escrow of Sentinel OTC. A sell ad locks
+        the seller's tokens, and buyers open orders against it; a buy
+        ad locks nothing, and sellers fill it with orders that lock
+        their tokens at that moment. Either way the buyer pays the
+        seller off chain, marks the order paid, and the seller releases
         the tokens. Every token the desk holds sits in this contract.
 @dev Ads and orders are kept bit-packed in storage (Vyper does not pack
      struct members) and are read and written only through
      `_load_ad` / `_store_ad` and `_load_order` / `_store_order`, so the
      rest of the code works on plain structs. Packing keeps a trade
      to a handful of fresh storage slots.
-     The order state machine:
-       open_order -> OPEN -mark_paid-> PAID -release-> RELEASED
-       OPEN|PAID -cancel (buyer)-> CANCELLED
+     The order state machine (the same on both sides of the book):
+       open_order | open_sell_order -> OPEN -mark_paid-> PAID -release-> RELEASED
+       OPEN|PAID -cancel (buyer)-> CANCELLED (tokens back to a sell ad,
+                                        or to the seller of a buy-ad order)
        OPEN -cancel_expired (anyone, past deadline)-> CANCELLED
        PAID -open_dispute-> DISPUTED -resolve_dispute-> RESOLVED
      Pause stops new business (ads, top-ups, orders); it never traps
@@ -78,6 +81,10 @@ STATUS_CANCELLED: public(constant(uint8)) = 4
 STATUS_DISPUTED: public(constant(uint8)) = 5
 STATUS_RESOLVED: public(constant(uint8)) = 6
 
+# @dev Sides of the book: a sell ad offers tokens, a buy ad asks for them.
+SIDE_SELL: public(constant(uint8)) = 1
+SIDE_BUY: public(constant(uint8)) = 2
+
 # @dev Why an order was cancelled.
 CANCEL_BY_BUYER: public(constant(uint8)) = 1
 CANCEL_EXPIRED: public(constant(uint8)) = 2
@@ -105,6 +112,7 @@ MAX_ADDRESS: constant(uint256) = 2**160 - 1
 # @dev Ad flags.
 AD_ACTIVE: constant(uint256) = 1
 AD_CLOSED: constant(uint256) = 2
+AD_BUY: constant(uint256) = 4
 
 
 # @dev The KYC registry consulted when KYC is required.
@@ -114,7 +122,7 @@ node_registry: public(immutable(INodeRegistry))
 
 
 struct Ad:
-    seller: address
+    maker: address
     token: address
     available: uint256
     locked: uint256
@@ -126,10 +134,27 @@ struct Ad:
     payment_methods: uint256
     active: bool
     closed: bool
+    side: uint8
 
 
-struct Order:
+# @dev An order as `orders()` shows it: both parties by name.
+struct OrderView:
     buyer: address
+    status: uint8
+    deadline: uint256
+    paid_at: uint256
+    ad_id: uint256
+    amount: uint256
+    price: uint256
+    fee_bps: uint256
+    seller: address
+
+
+# @dev An order as the code works on it: the party who opened it (the
+#      buyer on a sell ad, the seller on a buy ad) and the side.
+struct Order:
+    taker: address
+    on_buy_ad: bool
     status: uint8
     deadline: uint256
     paid_at: uint256
@@ -140,7 +165,7 @@ struct Order:
 
 
 # @dev Storage form of an ad: four words.
-#   head:    seller (160) | payment_window (32) | fiat (24) | flags (8)
+#   head:    maker (160) | payment_window (32) | fiat (24) | flags (8)
 #   asset:   token (160) | payment_methods (64)
 #   balance: available (128) | locked (128)
 #   terms:   price (64) | min_amount (96) | max_amount (96)
@@ -152,7 +177,7 @@ struct PackedAd:
 
 
 # @dev Storage form of an order: two words.
-#   head: buyer (160) | status (8) | deadline (40) | paid_at (40)
+#   head: taker (160) | status (8) | deadline (40) | paid_at (40) | on_buy_ad (8)
 #   deal: ad_id (64) | amount (96) | price (64) | fee_bps (16)
 struct PackedOrder:
     head: uint256
@@ -185,10 +210,11 @@ kyc_min_level: public(uint8)
 nonces: public(HashMap[address, uint256])
 
 
-# @dev Emitted when a seller posts an ad and its tokens are pulled in.
+# @dev Emitted when an ad is posted: a sell ad's tokens are pulled in;
+#      a buy ad's `amount` is what its maker wants to buy.
 event AdCreated:
     ad_id: indexed(uint256)
-    seller: indexed(address)
+    maker: indexed(address)
     token: indexed(address)
     amount: uint256
     price: uint256
@@ -198,19 +224,21 @@ event AdCreated:
     payment_window: uint256
     payment_methods: uint256
     terms_hash: bytes32
+    side: uint8
 
 
-# @dev Emitted when a seller adds tokens to an ad.
+# @dev Emitted when a maker adds to an ad (tokens to a sell ad, wanted
+#      amount to a buy ad).
 event AdToppedUp:
     ad_id: indexed(uint256)
-    seller: indexed(address)
+    maker: indexed(address)
     amount: uint256
 
 
-# @dev Emitted when a seller changes an ad's terms.
+# @dev Emitted when a maker changes an ad's terms.
 event AdUpdated:
     ad_id: indexed(uint256)
-    seller: indexed(address)
+    maker: indexed(address)
     price: uint256
     min_amount: uint256
     max_amount: uint256
@@ -219,33 +247,36 @@ event AdUpdated:
     terms_hash: bytes32
 
 
-# @dev Emitted when a seller pauses an ad.
+# @dev Emitted when a maker pauses an ad.
 event AdPaused:
     ad_id: indexed(uint256)
-    seller: indexed(address)
+    maker: indexed(address)
 
 
-# @dev Emitted when a seller resumes an ad.
+# @dev Emitted when a maker resumes an ad.
 event AdResumed:
     ad_id: indexed(uint256)
-    seller: indexed(address)
+    maker: indexed(address)
 
 
-# @dev Emitted when a seller takes unlocked tokens out of an ad.
+# @dev Emitted when a maker takes unlocked tokens out of a sell ad (or
+#      lowers what a buy ad still wants).
 event AdWithdrawn:
     ad_id: indexed(uint256)
-    seller: indexed(address)
+    maker: indexed(address)
     amount: uint256
 
 
-# @dev Emitted when a seller closes an ad; `refunded` went back to them.
+# @dev Emitted when a maker closes an ad; `refunded` went back to them
+#      (always 0 for a buy ad, which holds no tokens of its own).
 event AdClosed:
     ad_id: indexed(uint256)
-    seller: indexed(address)
+    maker: indexed(address)
     refunded: uint256
 
 
-# @dev Emitted when a buyer opens an order; the amount is locked.
+# @dev Emitted when an order opens (a buyer on a sell ad, or a seller on
+#      a buy ad); the amount is locked.
 event OrderOpened:
     order_id: indexed(uint256)
     ad_id: indexed(uint256)
@@ -390,11 +421,27 @@ def ads(ad_id: uint256) -> Ad:
 
 @external
 @view
-def orders(order_id: uint256) -> Order:
+def orders(order_id: uint256) -> OrderView:
     """
     @notice The order `order_id` (all fields zero when it does not exist).
     """
-    return self._load_order(order_id)
+    order: Order = self._load_order(order_id)
+    if order.taker == empty(address):
+        return empty(OrderView)
+    buyer: address = empty(address)
+    seller: address = empty(address)
+    buyer, seller = self._parties(order)
+    return OrderView(
+        buyer=buyer,
+        status=order.status,
+        deadline=order.deadline,
+        paid_at=order.paid_at,
+        ad_id=order.ad_id,
+        amount=order.amount,
+        price=order.price,
+        fee_bps=order.fee_bps,
+        seller=seller,
+    )
 
 
 @external
@@ -443,7 +490,31 @@ def create_ad(
     @return The new ad's id.
     """
     return self._create_ad(
-        token, amount, price, fiat, min_amount, max_amount, payment_window, payment_methods, terms_hash
+        token, amount, price, fiat, min_amount, max_amount, payment_window, payment_methods, terms_hash, SIDE_SELL
+    )
+
+
+@external
+@nonreentrant
+def create_buy_ad(
+    token: address,
+    amount: uint256,
+    price: uint256,
+    fiat: bytes3,
+    min_amount: uint256,
+    max_amount: uint256,
+    payment_window: uint256,
+    payment_methods: uint256,
+    terms_hash: bytes32,
+) -> uint256:
+    """
+    @notice Posts an ad buying up to `amount` of `token` at `price` fiat
+            minor units per whole token. Nothing is locked: each seller
+            who fills it locks their own tokens with `open_sell_order`.
+    @return The new ad's id.
+    """
+    return self._create_ad(
+        token, amount, price, fiat, min_amount, max_amount, payment_window, payment_methods, terms_hash, SIDE_BUY
     )
 
 
@@ -470,7 +541,7 @@ def create_ad_with_permit(
     """
     self._permit(token, amount, permit_deadline, v, r, s)
     return self._create_ad(
-        token, amount, price, fiat, min_amount, max_amount, payment_window, payment_methods, terms_hash
+        token, amount, price, fiat, min_amount, max_amount, payment_window, payment_methods, terms_hash, SIDE_SELL
     )
 
 
@@ -478,16 +549,21 @@ def create_ad_with_permit(
 @nonreentrant
 def top_up(ad_id: uint256, amount: uint256):
     """
-    @notice Adds `amount` tokens to an open ad.
+    @notice Adds `amount` tokens to an open sell ad, or `amount` to what
+            an open buy ad wants (nothing is pulled for a buy ad).
     """
     pausable._require_not_paused()
-    ad: Ad = self._load_seller_ad(ad_id)
+    ad: Ad = self._load_maker_ad(ad_id)
     assert amount != 0, "otc_escrow: zero amount"
-    assert ad.available + amount <= MAX_UINT128, "otc_escrow: amount too large"
+    # available + locked is what a cancel or a dispute can bring back to
+    # `available`: keep the sum within its 128 bits. A buy ad pulls no
+    # tokens, so no token supply bounds it.
+    assert ad.available + ad.locked + amount <= MAX_UINT128, "otc_escrow: amount too large"
     ad.available += amount
     self._store_ad(ad_id, ad)
-    log AdToppedUp(ad_id=ad_id, seller=msg.sender, amount=amount)
-    self._pull(ad.token, msg.sender, amount)
+    log AdToppedUp(ad_id=ad_id, maker=msg.sender, amount=amount)
+    if ad.side == SIDE_SELL:
+        self._pull(ad.token, msg.sender, amount)
 
 
 @external
@@ -505,7 +581,7 @@ def update_ad(
     @notice Changes an open ad's price, limits, window and methods.
             Orders already open keep the terms they were opened with.
     """
-    ad: Ad = self._load_seller_ad(ad_id)
+    ad: Ad = self._load_maker_ad(ad_id)
     self._check_terms(price, min_amount, max_amount, payment_window, payment_methods)
     ad.price = price
     ad.min_amount = min_amount
@@ -515,7 +591,7 @@ def update_ad(
     self._store_ad(ad_id, ad)
     log AdUpdated(
         ad_id=ad_id,
-        seller=msg.sender,
+        maker=msg.sender,
         price=price,
         min_amount=min_amount,
         max_amount=max_amount,
@@ -531,11 +607,11 @@ def pause_ad(ad_id: uint256):
     """
     @notice Stops new orders on the ad; open orders carry on.
     """
-    ad: Ad = self._load_seller_ad(ad_id)
+    ad: Ad = self._load_maker_ad(ad_id)
     assert ad.active, "otc_escrow: ad already paused"
     ad.active = False
     self._store_ad(ad_id, ad)
-    log AdPaused(ad_id=ad_id, seller=msg.sender)
+    log AdPaused(ad_id=ad_id, maker=msg.sender)
 
 
 @external
@@ -544,43 +620,47 @@ def resume_ad(ad_id: uint256):
     """
     @notice Takes new orders on the ad again.
     """
-    ad: Ad = self._load_seller_ad(ad_id)
+    ad: Ad = self._load_maker_ad(ad_id)
     assert not ad.active, "otc_escrow: ad already active"
     ad.active = True
     self._store_ad(ad_id, ad)
-    log AdResumed(ad_id=ad_id, seller=msg.sender)
+    log AdResumed(ad_id=ad_id, maker=msg.sender)
 
 
 @external
 @nonreentrant
 def withdraw(ad_id: uint256, amount: uint256):
     """
-    @notice Takes `amount` of the ad's unlocked tokens back.
+    @notice Takes `amount` of a sell ad's unlocked tokens back, or lowers
+            what a buy ad still wants by `amount`.
     """
-    ad: Ad = self._load_seller_ad(ad_id)
+    ad: Ad = self._load_maker_ad(ad_id)
     assert amount != 0, "otc_escrow: zero amount"
     assert amount <= ad.available, "otc_escrow: amount exceeds available"
     ad.available -= amount
     self._store_ad(ad_id, ad)
-    log AdWithdrawn(ad_id=ad_id, seller=msg.sender, amount=amount)
-    self._safe_transfer(ad.token, msg.sender, amount)
+    log AdWithdrawn(ad_id=ad_id, maker=msg.sender, amount=amount)
+    if ad.side == SIDE_SELL:
+        self._safe_transfer(ad.token, msg.sender, amount)
 
 
 @external
 @nonreentrant
 def close_ad(ad_id: uint256):
     """
-    @notice Closes the ad for good and returns its unlocked tokens.
-            Tokens locked in open orders stay until those orders end;
-            what a cancel then frees goes straight to the seller.
+    @notice Closes the ad for good and returns a sell ad's unlocked
+            tokens. Tokens locked in open orders stay until those orders
+            end; what a cancel then frees goes straight to the seller.
     """
-    ad: Ad = self._load_seller_ad(ad_id)
-    refunded: uint256 = ad.available
+    ad: Ad = self._load_maker_ad(ad_id)
+    refunded: uint256 = 0
+    if ad.side == SIDE_SELL:
+        refunded = ad.available
     ad.available = 0
     ad.active = False
     ad.closed = True
     self._store_ad(ad_id, ad)
-    log AdClosed(ad_id=ad_id, seller=msg.sender, refunded=refunded)
+    log AdClosed(ad_id=ad_id, maker=msg.sender, refunded=refunded)
     if refunded != 0:
         self._safe_transfer(ad.token, msg.sender, refunded)
 
@@ -592,52 +672,34 @@ def close_ad(ad_id: uint256):
 @nonreentrant
 def open_order(ad_id: uint256, amount: uint256, max_price: uint256) -> uint256:
     """
-    @notice Opens an order for `amount` tokens of ad `ad_id`, failing if
-            the price is above `max_price` (the seller may have changed it
+    @notice Buys `amount` tokens from sell ad `ad_id`, failing if the
+            price is above `max_price` (the seller may have changed it
             since the buyer looked). Locks the amount until the order ends.
     @return The new order's id.
     """
-    pausable._require_not_paused()
-    ad: Ad = self._load_ad(ad_id)
-    assert ad.seller != empty(address), "otc_escrow: unknown ad"
-    assert ad.active, "otc_escrow: ad not active"
-    assert msg.sender != ad.seller, "otc_escrow: seller cannot buy own ad"
+    ad: Ad = self._load_open_ad(ad_id, amount, SIDE_SELL)
+    assert msg.sender != ad.maker, "otc_escrow: seller cannot buy own ad"
     assert ad.price <= max_price, "otc_escrow: price above max_price"
-    assert amount >= ad.min_amount, "otc_escrow: amount below ad minimum"
-    assert amount <= ad.max_amount, "otc_escrow: amount above ad maximum"
     assert amount <= ad.available, "otc_escrow: amount exceeds available"
-    self._check_kyc(msg.sender)
-    self._check_kyc(ad.seller)
+    return self._open(ad_id, ad, amount, msg.sender, ad.maker, False)
 
-    ad.available -= amount
-    ad.locked += amount
-    self._store_ad(ad_id, ad)
 
-    order_id: uint256 = self._next_order_id
-    self._next_order_id = order_id + 1
-    deadline: uint256 = block.timestamp + ad.payment_window
-    self._store_order(
-        order_id,
-        Order(
-            buyer=msg.sender,
-            status=STATUS_OPEN,
-            deadline=deadline,
-            paid_at=0,
-            ad_id=ad_id,
-            amount=amount,
-            price=ad.price,
-            fee_bps=self.fee_bps,
-        ),
-    )
-    log OrderOpened(
-        order_id=order_id,
-        ad_id=ad_id,
-        buyer=msg.sender,
-        seller=ad.seller,
-        amount=amount,
-        price=ad.price,
-        deadline=deadline,
-    )
+@external
+@nonreentrant
+def open_sell_order(ad_id: uint256, amount: uint256, min_price: uint256) -> uint256:
+    """
+    @notice Sells `amount` tokens to buy ad `ad_id`, failing if the price
+            is below `min_price` (the buyer may have changed it since the
+            seller looked). Pulls the seller's tokens in (approve first)
+            and locks them until the order ends.
+    @return The new order's id.
+    """
+    ad: Ad = self._load_open_ad(ad_id, amount, SIDE_BUY)
+    assert msg.sender != ad.maker, "otc_escrow: buyer cannot sell to own ad"
+    assert ad.price >= min_price, "otc_escrow: price below min_price"
+    assert amount <= ad.available, "otc_escrow: amount exceeds wanted"
+    order_id: uint256 = self._open(ad_id, ad, amount, ad.maker, msg.sender, True)
+    self._pull(ad.token, msg.sender, amount)
     return order_id
 
 
@@ -666,7 +728,7 @@ def release(order_id: uint256):
 def cancel(order_id: uint256):
     """
     @notice The buyer cancels an open or paid order; the tokens go back
-            to the ad.
+            to a sell ad, or to the seller who filled a buy ad.
     """
     self._cancel(order_id, msg.sender)
 
@@ -683,7 +745,7 @@ def cancel_expired(order_id: uint256):
     order.status = STATUS_CANCELLED
     self._store_order(order_id, order)
     log OrderCancelled(order_id=order_id, by=msg.sender, reason=CANCEL_EXPIRED)
-    self._unlock(order_id, order.ad_id, order.amount)
+    self._unlock(order_id, order)
 
 
 @external
@@ -693,7 +755,7 @@ def extend_deadline(order_id: uint256, extra_seconds: uint256):
             deadline never goes further than MAX_PAYMENT_WINDOW from now.
     """
     order: Order = self._load_existing_order(order_id)
-    assert msg.sender == self._seller_of(order.ad_id), "otc_escrow: caller is not the seller"
+    assert msg.sender == self._seller_of(order), "otc_escrow: caller is not the seller"
     assert order.status == STATUS_OPEN, "otc_escrow: order not open"
     assert extra_seconds != 0, "otc_escrow: zero extension"
     deadline: uint256 = max(order.deadline, block.timestamp) + extra_seconds
@@ -712,8 +774,8 @@ def open_dispute(order_id: uint256, evidence_hash: bytes32):
     order: Order = self._load_existing_order(order_id)
     assert order.status == STATUS_PAID, "otc_escrow: order not paid"
     assert evidence_hash != empty(bytes32), "otc_escrow: empty evidence hash"
-    if msg.sender != order.buyer:
-        assert msg.sender == self._seller_of(order.ad_id), "otc_escrow: caller is not a party"
+    if msg.sender != self._buyer_of(order):
+        assert msg.sender == self._seller_of(order), "otc_escrow: caller is not a party"
         assert block.timestamp >= order.paid_at + SELLER_DISPUTE_GRACE, "otc_escrow: seller dispute grace not over"
     order.status = STATUS_DISPUTED
     self._store_order(order_id, order)
@@ -725,7 +787,8 @@ def open_dispute(order_id: uint256, evidence_hash: bytes32):
 def resolve_dispute(order_id: uint256, buyer_bps: uint256):
     """
     @notice The arbitrator gives the buyer `buyer_bps` of the amount (less
-            the fee on that share); the rest goes back to the seller's ad.
+            the fee on that share); the rest goes back to the seller's sell
+            ad, or to the seller who filled a buy ad.
     """
     access_control._check_role(ARBITRATOR_ROLE, msg.sender)
     order: Order = self._load_existing_order(order_id)
@@ -738,10 +801,14 @@ def resolve_dispute(order_id: uint256, buyer_bps: uint256):
     self._store_order(order_id, order)
 
     ad: Ad = self._load_ad(order.ad_id)
+    buyer: address = empty(address)
+    seller: address = empty(address)
+    buyer, seller = self._parties_on(order, ad)
     ad.locked -= order.amount
-    refund_seller: bool = ad.closed and seller_amount != 0
-    if not refund_seller:
+    # A buy ad wants again what its buyer did not get.
+    if not ad.closed:
         ad.available += seller_amount
+    refund_seller: bool = (ad.closed or order.on_buy_ad) and seller_amount != 0
     self._store_ad(order.ad_id, ad)
     if fee != 0:
         self.accrued_fees[ad.token] += fee
@@ -754,9 +821,9 @@ def resolve_dispute(order_id: uint256, buyer_bps: uint256):
         fee=fee,
     )
     if buyer_amount != fee:
-        self._pay(ad.token, order.buyer, buyer_amount - fee, order_id)
+        self._pay(ad.token, buyer, buyer_amount - fee, order_id)
     if refund_seller:
-        self._pay(ad.token, ad.seller, seller_amount, order_id)
+        self._pay(ad.token, seller, seller_amount, order_id)
 
 
 # -------------------------------------------------------- relayed actions
@@ -769,8 +836,9 @@ def relay_mark_paid(order_id: uint256, payment_ref: bytes32, nonce: uint256, dea
     """
     order: Order = self._load_existing_order(order_id)
     struct_hash: bytes32 = keccak256(abi_encode(MARK_PAID_TYPEHASH, order_id, payment_ref, nonce, deadline))
-    self._use_signature(struct_hash, order.buyer, nonce, deadline, signature, order_id, ACTION_MARK_PAID)
-    self._mark_paid(order_id, order.buyer, payment_ref)
+    buyer: address = self._buyer_of(order)
+    self._use_signature(struct_hash, buyer, nonce, deadline, signature, order_id, ACTION_MARK_PAID)
+    self._mark_paid(order_id, buyer, payment_ref)
 
 
 @external
@@ -780,7 +848,7 @@ def relay_release(order_id: uint256, nonce: uint256, deadline: uint256, signatur
     @notice An authorized node submits the seller's signed `release`.
     """
     order: Order = self._load_existing_order(order_id)
-    seller: address = self._seller_of(order.ad_id)
+    seller: address = self._seller_of(order)
     struct_hash: bytes32 = keccak256(abi_encode(RELEASE_TYPEHASH, order_id, nonce, deadline))
     self._use_signature(struct_hash, seller, nonce, deadline, signature, order_id, ACTION_RELEASE)
     self._release(order_id, seller)
@@ -794,8 +862,9 @@ def relay_cancel(order_id: uint256, nonce: uint256, deadline: uint256, signature
     """
     order: Order = self._load_existing_order(order_id)
     struct_hash: bytes32 = keccak256(abi_encode(CANCEL_TYPEHASH, order_id, nonce, deadline))
-    self._use_signature(struct_hash, order.buyer, nonce, deadline, signature, order_id, ACTION_CANCEL)
-    self._cancel(order_id, order.buyer)
+    buyer: address = self._buyer_of(order)
+    self._use_signature(struct_hash, buyer, nonce, deadline, signature, order_id, ACTION_CANCEL)
+    self._cancel(order_id, buyer)
 
 
 # ---------------------------------------------------------------- admin
@@ -899,6 +968,7 @@ def _create_ad(
     payment_window: uint256,
     payment_methods: uint256,
     terms_hash: bytes32,
+    side: uint8,
 ) -> uint256:
     pausable._require_not_paused()
     assert self.token_allowed[token], "otc_escrow: token not allowed"
@@ -913,7 +983,7 @@ def _create_ad(
     self._store_ad(
         ad_id,
         Ad(
-            seller=msg.sender,
+            maker=msg.sender,
             token=token,
             available=amount,
             locked=0,
@@ -925,11 +995,12 @@ def _create_ad(
             payment_methods=payment_methods,
             active=True,
             closed=False,
+            side=side,
         ),
     )
     log AdCreated(
         ad_id=ad_id,
-        seller=msg.sender,
+        maker=msg.sender,
         token=token,
         amount=amount,
         price=price,
@@ -939,15 +1010,17 @@ def _create_ad(
         payment_window=payment_window,
         payment_methods=payment_methods,
         terms_hash=terms_hash,
+        side=side,
     )
-    self._pull(token, msg.sender, amount)
+    if side == SIDE_SELL:
+        self._pull(token, msg.sender, amount)
     return ad_id
 
 
 @internal
 def _mark_paid(order_id: uint256, actor: address, payment_ref: bytes32):
     order: Order = self._load_existing_order(order_id)
-    assert actor == order.buyer, "otc_escrow: caller is not the buyer"
+    assert actor == self._buyer_of(order), "otc_escrow: caller is not the buyer"
     assert order.status == STATUS_OPEN, "otc_escrow: order not open"
     assert block.timestamp <= order.deadline, "otc_escrow: payment deadline passed"
     assert payment_ref != empty(bytes32), "otc_escrow: empty payment reference"
@@ -962,7 +1035,10 @@ def _release(order_id: uint256, actor: address):
     order: Order = self._load_existing_order(order_id)
     assert order.status == STATUS_OPEN or order.status == STATUS_PAID, "otc_escrow: order not releasable"
     ad: Ad = self._load_ad(order.ad_id)
-    assert actor == ad.seller, "otc_escrow: caller is not the seller"
+    buyer: address = empty(address)
+    seller: address = empty(address)
+    buyer, seller = self._parties_on(order, ad)
+    assert actor == seller, "otc_escrow: caller is not the seller"
     order.status = STATUS_RELEASED
     self._store_order(order_id, order)
     ad.locked -= order.amount
@@ -970,35 +1046,37 @@ def _release(order_id: uint256, actor: address):
     fee: uint256 = order.amount * order.fee_bps // BPS
     if fee != 0:
         self.accrued_fees[ad.token] += fee
-    log OrderReleased(order_id=order_id, seller=actor, buyer=order.buyer, amount=order.amount, fee=fee)
-    self._pay(ad.token, order.buyer, order.amount - fee, order_id)
+    log OrderReleased(order_id=order_id, seller=actor, buyer=buyer, amount=order.amount, fee=fee)
+    self._pay(ad.token, buyer, order.amount - fee, order_id)
 
 
 @internal
 def _cancel(order_id: uint256, actor: address):
     order: Order = self._load_existing_order(order_id)
-    assert actor == order.buyer, "otc_escrow: caller is not the buyer"
+    assert actor == self._buyer_of(order), "otc_escrow: caller is not the buyer"
     assert order.status == STATUS_OPEN or order.status == STATUS_PAID, "otc_escrow: order not cancellable"
     order.status = STATUS_CANCELLED
     self._store_order(order_id, order)
     log OrderCancelled(order_id=order_id, by=actor, reason=CANCEL_BY_BUYER)
-    self._unlock(order_id, order.ad_id, order.amount)
+    self._unlock(order_id, order)
 
 
 @internal
-def _unlock(order_id: uint256, ad_id: uint256, amount: uint256):
+def _unlock(order_id: uint256, order: Order):
     # A cancelled order's tokens go back on sale, unless the seller has
     # closed the ad: then they go straight back to the seller (or to the
     # seller's credit, so a seller the token refuses cannot hold the
-    # buyer's cancel hostage).
-    ad: Ad = self._load_ad(ad_id)
-    ad.locked -= amount
-    if ad.closed:
-        self._store_ad(ad_id, ad)
-        self._pay(ad.token, ad.seller, amount, order_id)
-    else:
-        ad.available += amount
-        self._store_ad(ad_id, ad)
+    # buyer's cancel hostage). A buy-ad order's tokens are the seller's
+    # own and always go back to them; the buy ad wants that amount again.
+    ad: Ad = self._load_ad(order.ad_id)
+    ad.locked -= order.amount
+    if not ad.closed:
+        ad.available += order.amount
+    self._store_ad(order.ad_id, ad)
+    if order.on_buy_ad:
+        self._pay(ad.token, order.taker, order.amount, order_id)
+    elif ad.closed:
+        self._pay(ad.token, ad.maker, order.amount, order_id)
 
 
 @internal
@@ -1046,27 +1124,113 @@ def _check_terms(
 
 @internal
 @view
-def _load_seller_ad(ad_id: uint256) -> Ad:
+def _load_maker_ad(ad_id: uint256) -> Ad:
     # The ad, checked to exist, to be the caller's and to be open.
     ad: Ad = self._load_ad(ad_id)
-    assert ad.seller != empty(address), "otc_escrow: unknown ad"
-    assert ad.seller == msg.sender, "otc_escrow: caller is not the seller"
+    assert ad.maker != empty(address), "otc_escrow: unknown ad"
+    assert ad.maker == msg.sender, "otc_escrow: caller is not the maker"
     assert not ad.closed, "otc_escrow: ad closed"
     return ad
+
+
+@internal
+def _load_open_ad(ad_id: uint256, amount: uint256, side: uint8) -> Ad:
+    # The ad an order is about to open on, checked to take it.
+    pausable._require_not_paused()
+    ad: Ad = self._load_ad(ad_id)
+    assert ad.maker != empty(address), "otc_escrow: unknown ad"
+    if side == SIDE_SELL:
+        assert ad.side == SIDE_SELL, "otc_escrow: not a sell ad"
+    else:
+        assert ad.side == SIDE_BUY, "otc_escrow: not a buy ad"
+    assert ad.active, "otc_escrow: ad not active"
+    assert amount >= ad.min_amount, "otc_escrow: amount below ad minimum"
+    assert amount <= ad.max_amount, "otc_escrow: amount above ad maximum"
+    return ad
+
+
+@internal
+def _open(ad_id: uint256, taken: Ad, amount: uint256, buyer: address, seller: address, on_buy_ad: bool) -> uint256:
+    self._check_kyc(buyer)
+    self._check_kyc(seller)
+    ad: Ad = taken
+    ad.available -= amount
+    ad.locked += amount
+    self._store_ad(ad_id, ad)
+
+    order_id: uint256 = self._next_order_id
+    self._next_order_id = order_id + 1
+    deadline: uint256 = block.timestamp + ad.payment_window
+    self._store_order(
+        order_id,
+        Order(
+            taker=msg.sender,
+            on_buy_ad=on_buy_ad,
+            status=STATUS_OPEN,
+            deadline=deadline,
+            paid_at=0,
+            ad_id=ad_id,
+            amount=amount,
+            price=ad.price,
+            fee_bps=self.fee_bps,
+        ),
+    )
+    log OrderOpened(
+        order_id=order_id,
+        ad_id=ad_id,
+        buyer=buyer,
+        seller=seller,
+        amount=amount,
+        price=ad.price,
+        deadline=deadline,
+    )
+    return order_id
 
 
 @internal
 @view
 def _load_existing_order(order_id: uint256) -> Order:
     order: Order = self._load_order(order_id)
-    assert order.buyer != empty(address), "otc_escrow: unknown order"
+    assert order.taker != empty(address), "otc_escrow: unknown order"
     return order
 
 
 @internal
 @view
-def _seller_of(ad_id: uint256) -> address:
+def _maker_of(ad_id: uint256) -> address:
     return convert(self._ads[ad_id].head & MAX_ADDRESS, address)
+
+
+@internal
+@view
+def _buyer_of(order: Order) -> address:
+    # A sell-ad order's buyer opened it: no ad read on the common path.
+    if order.on_buy_ad:
+        return self._maker_of(order.ad_id)
+    return order.taker
+
+
+@internal
+@view
+def _seller_of(order: Order) -> address:
+    if order.on_buy_ad:
+        return order.taker
+    return self._maker_of(order.ad_id)
+
+
+@internal
+@view
+def _parties(order: Order) -> (address, address):
+    return self._buyer_of(order), self._seller_of(order)
+
+
+@internal
+@pure
+def _parties_on(order: Order, ad: Ad) -> (address, address):
+    # (buyer, seller) of an order whose ad is already loaded.
+    if order.on_buy_ad:
+        return ad.maker, order.taker
+    return order.taker, ad.maker
 
 
 @internal
@@ -1141,8 +1305,13 @@ def _permit(token: address, amount: uint256, deadline: uint256, v: uint8, r: byt
 def _load_ad(ad_id: uint256) -> Ad:
     packed: PackedAd = self._ads[ad_id]
     flags: uint256 = (packed.head >> 216) & 255
+    side: uint8 = SIDE_SELL
+    if flags & AD_BUY != 0:
+        side = SIDE_BUY
+    if packed.head == 0:
+        side = 0
     return Ad(
-        seller=convert(packed.head & MAX_ADDRESS, address),
+        maker=convert(packed.head & MAX_ADDRESS, address),
         token=convert(packed.asset & MAX_ADDRESS, address),
         available=packed.balance & MAX_UINT128,
         locked=packed.balance >> 128,
@@ -1154,6 +1323,7 @@ def _load_ad(ad_id: uint256) -> Ad:
         payment_methods=packed.asset >> 160,
         active=flags & AD_ACTIVE != 0,
         closed=flags & AD_CLOSED != 0,
+        side=side,
     )
 
 
@@ -1166,8 +1336,10 @@ def _store_ad(ad_id: uint256, ad: Ad):
         flags |= AD_ACTIVE
     if ad.closed:
         flags |= AD_CLOSED
+    if ad.side == SIDE_BUY:
+        flags |= AD_BUY
     self._ads[ad_id] = PackedAd(
-        head=convert(ad.seller, uint256)
+        head=convert(ad.maker, uint256)
         | (ad.payment_window << 160)
         | (convert(ad.fiat, uint256) << 192)
         | (flags << 216),
@@ -1182,10 +1354,11 @@ def _store_ad(ad_id: uint256, ad: Ad):
 def _load_order(order_id: uint256) -> Order:
     packed: PackedOrder = self._orders[order_id]
     return Order(
-        buyer=convert(packed.head & MAX_ADDRESS, address),
+        taker=convert(packed.head & MAX_ADDRESS, address),
+        on_buy_ad=packed.head >> 248 != 0,
         status=convert((packed.head >> 160) & 255, uint8),
         deadline=(packed.head >> 168) & MAX_UINT40,
-        paid_at=packed.head >> 208,
+        paid_at=(packed.head >> 208) & MAX_UINT40,
         ad_id=packed.deal & MAX_UINT64,
         amount=(packed.deal >> 64) & MAX_UINT96,
         price=(packed.deal >> 160) & MAX_UINT64,
@@ -1197,11 +1370,15 @@ def _load_order(order_id: uint256) -> Order:
 def _store_order(order_id: uint256, order: Order):
     # Widths: timestamps fit 40 bits for 30,000 years; ad ids, amounts,
     # prices and fees are bounded where they enter.
+    on_buy_ad: uint256 = 0
+    if order.on_buy_ad:
+        on_buy_ad = 1
     self._orders[order_id] = PackedOrder(
-        head=convert(order.buyer, uint256)
+        head=convert(order.taker, uint256)
         | (convert(order.status, uint256) << 160)
         | (order.deadline << 168)
-        | (order.paid_at << 208),
+        | (order.paid_at << 208)
+        | (on_buy_ad << 248),
         deal=order.ad_id | (order.amount << 64) | (order.price << 160) | (order.fee_bps << 224),
     )
 
