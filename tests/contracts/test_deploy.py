@@ -69,7 +69,7 @@ def test_deploy__wires_everything_and_writes_the_manifest(deploy, project, chain
     assert [nodes.is_authority(accounts[i]) for i in (0, 7, 8)] == [True] * 3 and nodes.quorum() == 3
     assert manifest["relayer"] == accounts[9].address
     for index in range(1, 5):  # the local demo traders (what they hold, or sell in their demo ad)
-        ad_id = next(i for i in range(1, escrow.ad_count() + 1) if escrow.ads(i).seller == accounts[index].address)
+        ad_id = next(i for i in range(1, escrow.ad_count() + 1) if escrow.ads(i).maker == accounts[index].address)
         assert token.balanceOf(accounts[index]) + escrow.ads(ad_id).available == 10_000 * 10**6
         assert kyc.is_verified(accounts[index], 2)
     # Blocks come from an authorized producer, as the backend's indexer requires.
@@ -84,7 +84,7 @@ def test_deploy__local_chain_gets_demo_ads_a_newcomer_can_buy_from(deploy, proje
     assert "posted demo ads [1, 2, 3, 4]" in done.stdout + done.stderr
     escrow = project.OtcEscrow.at(manifest["contracts"]["OtcEscrow"]["address"])
     ads = [escrow.ads(ad_id) for ad_id in range(1, escrow.ad_count() + 1)]
-    assert [ad.seller for ad in ads] == [accounts[i].address for i in range(1, 5)]
+    assert [ad.maker for ad in ads] == [accounts[i].address for i in range(1, 5)]
     assert all(ad.active and ad.available > 0 and ad.token == manifest["tokens"][0]["address"] for ad in ads)
     assert {bytes(ad.fiat) for ad in ads} == {b"USD", b"CNY", b"EUR"}  # several currencies and methods
     assert len({ad.payment_methods for ad in ads}) == 4

@@ -118,7 +118,7 @@ SIG = {
 EVENT = {
     name: keccak(text=sig)
     for name, sig in {
-        "AdCreated": "AdCreated(uint256,address,address,uint256,uint256,bytes3,uint256,uint256,uint256,uint256,bytes32)",  # noqa: E501
+        "AdCreated": "AdCreated(uint256,address,address,uint256,uint256,bytes3,uint256,uint256,uint256,uint256,bytes32,uint8)",  # noqa: E501
         "AdToppedUp": "AdToppedUp(uint256,address,uint256)",
         "AdWithdrawn": "AdWithdrawn(uint256,address,uint256)",
         "AdClosed": "AdClosed(uint256,address,uint256)",
@@ -360,7 +360,7 @@ class EscrowMachine(RuleBasedStateMachine):
         if ad is None:
             return "otc_escrow: unknown ad"
         if sender != ad["seller"]:
-            return "otc_escrow: caller is not the seller"
+            return "otc_escrow: caller is not the maker"
         if ad["closed"]:
             return "otc_escrow: ad closed"
         return None
