@@ -484,14 +484,14 @@ class EscrowMachine(RuleBasedStateMachine):
             error = "otc_escrow: unknown ad"
         elif not ad["active"]:
             error = "otc_escrow: ad not active"
-        elif sender == ad["seller"]:
-            error = "otc_escrow: seller cannot buy own ad"
-        elif max_price < PRICE:
-            error = "otc_escrow: price above max_price"
         elif amount < ad["min"]:
             error = "otc_escrow: amount below ad minimum"
         elif amount > ad["max"]:
             error = "otc_escrow: amount above ad maximum"
+        elif sender == ad["seller"]:
+            error = "otc_escrow: seller cannot buy own ad"
+        elif max_price < PRICE:
+            error = "otc_escrow: price above max_price"
         elif amount > ad["available"]:
             error = "otc_escrow: amount exceeds available"
         data = calldata("open_order", ["uint256", "uint256", "uint256"], [ad_id, amount, max_price])
