@@ -858,3 +858,90 @@ def test_relay__signed_by_the_right_party_of_a_buy_ad_order(
     )
     if action == "Cancel":
         assert token.balanceOf(seller) == seller_before + 100 * UNIT  # back to the seller
+
+
+# ------------------------------------------------- refusing and hooked sellers
+
+
+def test_resolve_dispute__blocklisted_seller_is_credited(
+    escrow, blocklist_token, admin, seller, buyer, arbitrator, create_buy_ad, sell_into, refusal
+):
+    t = blocklist_token
+    ad_id = create_buy_ad(token_=t)
+    order = sell_into(ad_id, 100 * UNIT)
+    escrow.mark_paid(order, PAYMENT_REF, sender=buyer)
+    escrow.open_dispute(order, EVIDENCE, sender=buyer)
+    buyer_before = t.balanceOf(buyer)
+    t.set_blocked(seller, True, sender=admin)
+
+    tx = escrow.resolve_dispute(order, 3_000, sender=arbitrator)
+
+    fee = fee_of(30 * UNIT)
+    assert escrow.credits(seller, t) == 70 * UNIT
+    assert t.balanceOf(buyer) == buyer_before + 30 * UNIT - fee  # the buyer is not held up
+    single_event(tx, escrow.PayoutCredited, escrow, account=seller, token=t, order_id=order, amount=70 * UNIT)
+    assert event_names(tx, escrow, t) == ["DisputeResolved", "Transfer", "PayoutCredited"]
+
+
+@pytest.fixture
+def hook_seller(project, admin, escrow):
+    """A contract seller holding hook tokens, approved to the escrow, hooked to the token."""
+    hook_token = admin.deploy(project.HookToken)
+    escrow.set_token_allowed(hook_token, True, sender=admin)
+    trader = admin.deploy(project.HookTrader)
+    hook_token.mint(trader, 1_000 * UNIT, sender=admin)
+    trader.execute(hook_token, hook_token.approve.encode_input(escrow, 2**256 - 1), sender=admin)
+    trader.execute(hook_token, hook_token.register_hook.encode_input(True), sender=admin)
+    return trader, hook_token
+
+
+@pytest.mark.parametrize("inner", ["open_sell_order", "create_buy_ad", "top_up"])
+def test_reentrancy__open_sell_order_refuses_a_hook(escrow, admin, buyer, create_buy_ad, hook_seller, inner):
+    trader, hook_token = hook_seller
+    ad_id = create_buy_ad(token_=hook_token)
+    own_ad = (
+        trader.execute(
+            escrow,
+            escrow.create_buy_ad.encode_input(
+                hook_token, 50 * UNIT, PRICE, USD, UNIT, 50 * UNIT, HOUR, METHODS, BUYER_TERMS
+            ),
+            sender=admin,
+        )
+        .decode_logs(escrow.AdCreated)[0]
+        .ad_id
+    )
+    inner_data = {
+        "open_sell_order": escrow.open_sell_order.encode_input(ad_id, 10 * UNIT, PRICE),
+        "create_buy_ad": escrow.create_buy_ad.encode_input(
+            hook_token, 50 * UNIT, PRICE, USD, UNIT, 50 * UNIT, HOUR, METHODS, BUYER_TERMS
+        ),
+        "top_up": escrow.top_up.encode_input(own_ad, UNIT),
+    }[inner]
+    trader.arm(escrow, inner_data, sender=admin)
+
+    tx = trader.execute(escrow, escrow.open_sell_order.encode_input(ad_id, 100 * UNIT, PRICE), sender=admin)
+
+    assert trader.reentries() == 1
+    assert not trader.reentry_succeeded()
+    assert escrow.order_count() == 1 and escrow.ad_count() == 2
+    assert escrow.ads(own_ad).available == 50 * UNIT
+    assert escrow.ads(ad_id).locked == 100 * UNIT
+    assert event_names(tx, escrow, hook_token) == ["OrderOpened", "Transfer"]
+    # The same call outside a hook goes through: it was the lock that refused it.
+    trader.execute(escrow, inner_data, sender=admin)
+
+
+def test_cancel__seller_contract_whose_hook_reverts_is_credited(escrow, admin, buyer, create_buy_ad, hook_seller):
+    trader, hook_token = hook_seller
+    ad_id = create_buy_ad(token_=hook_token)
+    tx = trader.execute(escrow, escrow.open_sell_order.encode_input(ad_id, 100 * UNIT, PRICE), sender=admin)
+    order = tx.decode_logs(escrow.OrderOpened)[0].order_id
+    trader.set_revert_on_hook(True, sender=admin)
+
+    escrow.cancel(order, sender=buyer)
+
+    assert escrow.orders(order).status == CANCELLED
+    assert escrow.credits(trader, hook_token) == 100 * UNIT
+    trader.set_revert_on_hook(False, sender=admin)
+    trader.execute(escrow, escrow.withdraw_credit.encode_input(hook_token), sender=admin)
+    assert hook_token.balanceOf(trader) == 1_000 * UNIT
