@@ -362,7 +362,7 @@ class EscrowMachine(RuleBasedStateMachine):
         order = self.orders.get(order_id)
         return order["seller"] if order else None
 
-    def _seller_ad_error(self, ad_id, sender):
+    def _maker_ad_error(self, ad_id, sender):
         """The checks of `_load_maker_ad`."""
         ad = self.ads.get(ad_id)
         if ad is None:
@@ -443,7 +443,7 @@ class EscrowMachine(RuleBasedStateMachine):
                 self.balances[seller] -= amount
 
     def _do_top_up(self, ad_id, sender, amount):
-        error = "pausable: contract is paused" if self.paused else self._seller_ad_error(ad_id, sender)
+        error = "pausable: contract is paused" if self.paused else self._maker_ad_error(ad_id, sender)
         buy = error is None and self.ads[ad_id]["side"] == SIDE_BUY
         if error is None:
             if amount == 0:
@@ -457,7 +457,7 @@ class EscrowMachine(RuleBasedStateMachine):
                 self.balances[sender] -= amount
 
     def _do_withdraw(self, ad_id, sender, amount):
-        error = self._seller_ad_error(ad_id, sender)
+        error = self._maker_ad_error(ad_id, sender)
         if error is None:
             if amount == 0:
                 error = "otc_escrow: zero amount"
@@ -474,7 +474,7 @@ class EscrowMachine(RuleBasedStateMachine):
                 self.balances[sender] += amount
 
     def _do_close_ad(self, ad_id, sender):
-        error = self._seller_ad_error(ad_id, sender)
+        error = self._maker_ad_error(ad_id, sender)
         sell = error is None and self.ads[ad_id]["side"] == SIDE_SELL
         if sell and self.ads[ad_id]["available"]:
             error = self._transfer_error(sender)
@@ -486,7 +486,7 @@ class EscrowMachine(RuleBasedStateMachine):
             ad.update(available=0, active=False, closed=True)
 
     def _do_pause_or_resume_ad(self, ad_id, sender, resume):
-        error = self._seller_ad_error(ad_id, sender)
+        error = self._maker_ad_error(ad_id, sender)
         if error is None:
             if resume and self.ads[ad_id]["active"]:
                 error = "otc_escrow: ad already active"
