@@ -5,8 +5,8 @@ manifest (chain id, addresses, deploy block, ABIs, modes) that the backend and t
 frontend read. Everything that can be checked is checked before the first transaction
 (addresses, tokens, the account's funds, how it will sign). On a local chain it also
 deploys the test stablecoin, funds and KYC-attests a few of Anvil's well-known
-accounts and posts a sell ad from each (`--no-demo-ads` or SENTINEL_DEMO_ADS=0 to skip),
-so the desk can be tried at once.
+accounts, posts a sell ad from each and a buy ad from two of them (`--no-demo-ads` or
+SENTINEL_DEMO_ADS=0 to skip), so the desk can be tried at once from either side.
 
 Re-running against a chain that already has the manifest's contracts reuses them. The
 options given on that re-run are compared with the chain: the fee, its recipient, the
@@ -61,6 +61,13 @@ DEMO_ADS = (
     (3, 600, 93, "EUR", 20, 300, 0b0001001),  # bank transfer, card
     (4, 300, 101, "USD", 5, 300, 0b1010000),  # cash, desk balance
 )
+# Demo buy ads a newcomer can sell into at once (same fields; the amount is what the maker
+# wants, nothing is locked). Priced a little under the sell ads of the same currency, as a
+# desk's bid sits under its ask.
+DEMO_BUY_ADS = (
+    (3, 500, 99, "USD", 10, 250, 0b1000001),  # bank transfer, desk balance
+    (4, 400, 720, "CNY", 10, 200, 0b0000110),  # Alipay, WeChat Pay
+)
 DEMO_AD_WINDOW = 3600
 YEAR = 365 * 24 * 3600
 MAX_AUTHORITIES = 32  # NodeRegistry's constructor limit
@@ -101,8 +108,8 @@ COMPARED = ("fee_bps", "fee_recipient", "arbitrator", "authorities", "tokens", "
     "--demo-ads/--no-demo-ads",
     default=None,
     envvar="SENTINEL_DEMO_ADS",
-    help="On a local chain, post a few sell ads from demo accounts 1-4 so a whole trade can be tried at "
-    "once (default: on for local chains; SENTINEL_DEMO_ADS=0 turns it off). Refused on other chains.",
+    help="On a local chain, post a few sell and buy ads from demo accounts 1-4 so a whole trade can be tried "
+    "at once (default: on for local chains; SENTINEL_DEMO_ADS=0 turns it off). Refused on other chains.",
 )
 @click.option("--manifest-dir", default=str(DEFAULT_MANIFEST_DIR), show_default=True)
 @click.option("--fresh", is_flag=True, help="Deploy anew even if the manifest's contracts exist.")
@@ -191,7 +198,9 @@ def cli(
         _seed_local_demo(cli_ctx, account, manifest)
         if demo_ads:
             ad_ids = post_demo_ads(manifest)
-            cli_ctx.logger.info(f"posted demo ads {ad_ids} from demo accounts 1-4 (--no-demo-ads to skip)")
+            cli_ctx.logger.info(
+                f"posted demo ads {ad_ids} (sell, then buy) from demo accounts 1-4 (--no-demo-ads to skip)"
+            )
     write_manifest(path, manifest)
     cli_ctx.logger.success(f"deployment manifest written to {path}")
     _print_summary(manifest)
@@ -496,8 +505,9 @@ def _seed_local_demo(cli_ctx, admin, manifest):
 
 
 def post_demo_ads(manifest) -> list[int]:
-    """Sell ads from Anvil's accounts 1..4 (funded and attested first) on the manifest's local
-    chain; refused anywhere else: those keys are public, so are their ads."""
+    """Sell ads from Anvil's accounts 1..4 (funded and attested first), then buy ads from two of
+    them, on the manifest's local chain; returns their ids in that order. Refused anywhere else:
+    those keys are public, so are their ads."""
     if manifest["chain_id"] not in LOCAL_CHAIN_IDS or chain.chain_id not in LOCAL_CHAIN_IDS:
         raise Refusal(f"demo ads are for local chains only; chain {manifest['chain_id']} is not one")
     token = manifest["tokens"][0]
@@ -519,6 +529,21 @@ def post_demo_ads(manifest) -> list[int]:
             methods,
             keccak(text=f"demo ad terms of account {index}"),
             sender=trader,
+        )
+        ad_ids.append(receipt.decode_logs(escrow.AdCreated)[0].ad_id)
+    for index, amount, price, fiat, low, high, methods in DEMO_BUY_ADS:
+        # A buy ad pulls nothing: no approval.
+        receipt = escrow.create_buy_ad(
+            stable,
+            amount * unit,
+            price,
+            fiat.encode(),
+            low * unit,
+            high * unit,
+            DEMO_AD_WINDOW,
+            methods,
+            keccak(text=f"demo buy ad terms of account {index}"),
+            sender=accounts.test_accounts[index],
         )
         ad_ids.append(receipt.decode_logs(escrow.AdCreated)[0].ad_id)
     return ad_ids

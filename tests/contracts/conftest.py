@@ -16,6 +16,8 @@ DAY = 24 * HOUR
 UNIT = 10**6  # the test stablecoin has 6 decimals
 PRICE = 725  # fiat minor units per whole token (7.25 USD)
 FEE_BPS = 50
+SIDE_SELL = 1  # the escrow's sides of the book
+SIDE_BUY = 2
 METHODS = 0b101  # payment-methods bitmask
 TERMS_HASH = keccak(text="bank transfer; reference = order id")
 PAYMENT_REF = keccak(text="ledger-payment-1")

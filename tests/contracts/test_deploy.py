@@ -11,6 +11,7 @@ import pytest
 from eth_utils import keccak
 
 ROOT = Path(__file__).resolve().parents[2]
+SIDE_SELL, SIDE_BUY = 1, 2
 
 
 @pytest.fixture(autouse=True)
@@ -69,7 +70,11 @@ def test_deploy__wires_everything_and_writes_the_manifest(deploy, project, chain
     assert [nodes.is_authority(accounts[i]) for i in (0, 7, 8)] == [True] * 3 and nodes.quorum() == 3
     assert manifest["relayer"] == accounts[9].address
     for index in range(1, 5):  # the local demo traders (what they hold, or sell in their demo ad)
-        ad_id = next(i for i in range(1, escrow.ad_count() + 1) if escrow.ads(i).seller == accounts[index].address)
+        ad_id = next(
+            i
+            for i in range(1, escrow.ad_count() + 1)
+            if escrow.ads(i).maker == accounts[index].address and escrow.ads(i).side == SIDE_SELL
+        )
         assert token.balanceOf(accounts[index]) + escrow.ads(ad_id).available == 10_000 * 10**6
         assert kyc.is_verified(accounts[index], 2)
     # Blocks come from an authorized producer, as the backend's indexer requires.
@@ -78,21 +83,37 @@ def test_deploy__wires_everything_and_writes_the_manifest(deploy, project, chain
     assert {"create_ad", "open_order", "OrderReleased"} <= abi_names
 
 
-def test_deploy__local_chain_gets_demo_ads_a_newcomer_can_buy_from(deploy, project, accounts):
+def test_deploy__local_chain_gets_demo_ads_a_newcomer_can_buy_from_and_sell_to(deploy, project, accounts):
     done, manifest = deploy()
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "posted demo ads [1, 2, 3, 4]" in done.stdout + done.stderr
+    assert "posted demo ads [1, 2, 3, 4, 5, 6]" in done.stdout + done.stderr
     escrow = project.OtcEscrow.at(manifest["contracts"]["OtcEscrow"]["address"])
     ads = [escrow.ads(ad_id) for ad_id in range(1, escrow.ad_count() + 1)]
-    assert [ad.seller for ad in ads] == [accounts[i].address for i in range(1, 5)]
+    sells, buys = ads[:4], ads[4:]
+    assert [ad.side for ad in ads] == [SIDE_SELL] * 4 + [SIDE_BUY] * 2
+    assert [ad.maker for ad in sells] == [accounts[i].address for i in range(1, 5)]
+    assert [ad.maker for ad in buys] == [accounts[3].address, accounts[4].address]
     assert all(ad.active and ad.available > 0 and ad.token == manifest["tokens"][0]["address"] for ad in ads)
-    assert {bytes(ad.fiat) for ad in ads} == {b"USD", b"CNY", b"EUR"}  # several currencies and methods
-    assert len({ad.payment_methods for ad in ads}) == 4
-    # A buyer can open an order on one at once (the demo accounts are KYC-attested).
+    assert {bytes(ad.fiat) for ad in sells} == {b"USD", b"CNY", b"EUR"}  # several currencies and methods
+    assert len({ad.payment_methods for ad in sells}) == 4
+    # Each buy ad bids under the lowest sell ad of its currency, for sane amounts.
+    for ad in buys:
+        assert ad.price < min(s.price for s in sells if s.fiat == ad.fiat)
+        assert ad.available <= 1_000 * 10**6 and ad.min_amount <= ad.max_amount <= ad.available
+    # The buy ads hold no tokens: the escrow holds exactly the sell ads' amounts.
+    token = project.TestStablecoin.at(manifest["tokens"][0]["address"])
+    assert token.balanceOf(escrow) == sum(ad.available for ad in sells)
+    # A newcomer can open an order on one at once (the demo accounts are KYC-attested)...
     kyc = project.KycRegistry.at(manifest["contracts"]["KycRegistry"]["address"])
     kyc.attest(accounts[5], 1, 2**40, keccak(text="a newcomer"), sender=accounts[0])
     escrow.open_order(1, 20 * 10**6, ads[0].price, sender=accounts[5])
     assert escrow.ads(1).locked == 20 * 10**6
+    # ... and sell into a buy ad.
+    token.faucet(100 * 10**6, sender=accounts[5])
+    token.approve(escrow, 20 * 10**6, sender=accounts[5])
+    escrow.open_sell_order(5, 20 * 10**6, buys[0].price, sender=accounts[5])
+    assert escrow.ads(5).locked == 20 * 10**6
+    assert token.balanceOf(escrow) == sum(ad.available for ad in sells) + 20 * 10**6
 
 
 @pytest.mark.parametrize("off", [{"env": {"SENTINEL_DEMO_ADS": "0"}}, {"options": ("--no-demo-ads",)}])

@@ -3,7 +3,7 @@ pause_ad, resume_ad, withdraw and close_ad."""
 
 import ape
 import pytest
-from conftest import DAY, HOUR, METHODS, PRICE, TERMS_HASH, UNIT, USD, sign_permit, single_event
+from conftest import DAY, HOUR, METHODS, PRICE, SIDE_SELL, TERMS_HASH, UNIT, USD, sign_permit, single_event
 from eth_utils import keccak
 
 MAX_UINT64 = 2**64 - 1
@@ -80,7 +80,7 @@ def test_create_ad__stores_ad_pulls_tokens_and_logs(escrow, token, seller):
 
     assert escrow.ad_count() == 1
     ad = escrow.ads(1)
-    assert ad.seller == seller.address
+    assert ad.maker == seller.address
     assert ad.token == token.address
     assert ad.available == 1_000 * UNIT
     assert ad.locked == 0
@@ -92,6 +92,7 @@ def test_create_ad__stores_ad_pulls_tokens_and_logs(escrow, token, seller):
     assert ad.payment_methods == METHODS
     assert ad.active is True
     assert ad.closed is False
+    assert ad.side == SIDE_SELL
 
     assert token.balanceOf(seller) == seller_before - 1_000 * UNIT
     assert token.balanceOf(escrow) == 1_000 * UNIT
@@ -100,7 +101,7 @@ def test_create_ad__stores_ad_pulls_tokens_and_logs(escrow, token, seller):
         escrow.AdCreated,
         escrow,
         ad_id=1,
-        seller=seller,
+        maker=seller,
         token=token,
         amount=1_000 * UNIT,
         price=PRICE,
@@ -110,6 +111,7 @@ def test_create_ad__stores_ad_pulls_tokens_and_logs(escrow, token, seller):
         payment_window=HOUR,
         payment_methods=METHODS,
         terms_hash=TERMS_HASH,
+        side=SIDE_SELL,
     )
 
 
@@ -118,16 +120,17 @@ def test_create_ad__ids_increment_per_ad(escrow, token, seller, buyer, create_ad
     assert create_ad(sender=buyer) == 2
     assert create_ad(amount=5 * UNIT, min_amount=UNIT, max_amount=5 * UNIT) == 3
     assert escrow.ad_count() == 3
-    assert escrow.ads(2).seller == buyer.address
+    assert escrow.ads(2).maker == buyer.address
     assert escrow.ads(3).available == 5 * UNIT
     assert token.balanceOf(escrow) == 2_005 * UNIT
 
 
 def test_create_ad__unknown_ad_reads_as_zero(escrow, token):
     ad = escrow.ads(1)
-    assert ad.seller == "0x" + "00" * 20
+    assert ad.maker == "0x" + "00" * 20
     assert ad.available == 0
     assert ad.active is False
+    assert ad.side == 0
 
 
 def test_create_ad__extreme_terms_round_trip_through_packing(escrow, token, seller):
@@ -144,7 +147,7 @@ def test_create_ad__extreme_terms_round_trip_through_packing(escrow, token, sell
         payment_methods=MAX_UINT64,
     )
     ad = escrow.ads(1)
-    assert ad.seller == seller.address
+    assert ad.maker == seller.address
     assert ad.token == token.address
     assert ad.available == UNIT
     assert ad.locked == 0
@@ -232,7 +235,7 @@ def test_create_ad__kyc_required(escrow, token, seller, admin, officer, kyc_regi
 
     kyc_registry.attest(seller, 2, expires, keccak(text="record"), sender=officer)
     new_ad(escrow, token, seller)
-    assert escrow.ads(1).seller == seller.address
+    assert escrow.ads(1).maker == seller.address
 
 
 # ------------------------------------------------- create_ad_with_permit
@@ -246,7 +249,7 @@ def test_create_ad_with_permit__creates_ad_without_prior_approve(escrow, token, 
     tx = create_with_permit(escrow, token, permit_seller, 300 * UNIT, deadline, v, r, s)
 
     ad = escrow.ads(1)
-    assert ad.seller == permit_seller.address
+    assert ad.maker == permit_seller.address
     assert ad.available == 300 * UNIT
     assert ad.active is True
     assert token.balanceOf(permit_seller) == 700 * UNIT
@@ -258,7 +261,7 @@ def test_create_ad_with_permit__creates_ad_without_prior_approve(escrow, token, 
         escrow.AdCreated,
         escrow,
         ad_id=1,
-        seller=permit_seller,
+        maker=permit_seller,
         token=token,
         amount=300 * UNIT,
         price=PRICE,
@@ -268,6 +271,7 @@ def test_create_ad_with_permit__creates_ad_without_prior_approve(escrow, token, 
         payment_window=HOUR,
         payment_methods=METHODS,
         terms_hash=TERMS_HASH,
+        side=SIDE_SELL,
     )
     assert log.ad_id == 1
 
@@ -338,7 +342,7 @@ def test_top_up__adds_to_available(escrow, token, seller, ad_id):
     assert escrow.ads(ad_id).locked == 0
     assert token.balanceOf(seller) == before - 250 * UNIT
     assert token.balanceOf(escrow) == 1_250 * UNIT
-    single_event(tx, escrow.AdToppedUp, escrow, ad_id=ad_id, seller=seller, amount=250 * UNIT)
+    single_event(tx, escrow.AdToppedUp, escrow, ad_id=ad_id, maker=seller, amount=250 * UNIT)
 
 
 def test_top_up__works_on_a_paused_ad_and_with_orders_open(escrow, token, seller, ad_id, order_id):
@@ -351,7 +355,7 @@ def test_top_up__works_on_a_paused_ad_and_with_orders_open(escrow, token, seller
 
 
 def test_top_up__only_seller(escrow, token, buyer, ad_id):
-    with ape.reverts("otc_escrow: caller is not the seller"):
+    with ape.reverts("otc_escrow: caller is not the maker"):
         escrow.top_up(ad_id, UNIT, sender=buyer)
 
 
@@ -388,7 +392,7 @@ def test_update_ad__changes_terms(escrow, token, seller, ad_id):
     assert ad.payment_window == 2 * HOUR
     assert ad.payment_methods == 0b10
     # the rest is untouched
-    assert ad.seller == seller.address
+    assert ad.maker == seller.address
     assert ad.token == token.address
     assert ad.available == 1_000 * UNIT
     assert ad.fiat == USD
@@ -399,7 +403,7 @@ def test_update_ad__changes_terms(escrow, token, seller, ad_id):
         escrow.AdUpdated,
         escrow,
         ad_id=ad_id,
-        seller=seller,
+        maker=seller,
         price=800,
         min_amount=20 * UNIT,
         max_amount=300 * UNIT,
@@ -419,7 +423,7 @@ def test_update_ad__open_orders_keep_their_terms(escrow, seller, buyer, ad_id, o
 
 
 def test_update_ad__only_seller(escrow, buyer, ad_id):
-    with ape.reverts("otc_escrow: caller is not the seller"):
+    with ape.reverts("otc_escrow: caller is not the maker"):
         escrow.update_ad(ad_id, 800, 10 * UNIT, 500 * UNIT, HOUR, METHODS, TERMS_HASH, sender=buyer)
 
 
@@ -462,7 +466,7 @@ def test_pause_ad__stops_new_orders(escrow, seller, ad_id, open_order):
     tx = escrow.pause_ad(ad_id, sender=seller)
     assert escrow.ads(ad_id).active is False
     assert escrow.ads(ad_id).closed is False
-    single_event(tx, escrow.AdPaused, escrow, ad_id=ad_id, seller=seller)
+    single_event(tx, escrow.AdPaused, escrow, ad_id=ad_id, maker=seller)
     with ape.reverts("otc_escrow: ad not active"):
         open_order(ad_id)
 
@@ -480,7 +484,7 @@ def test_pause_ad__already_paused(escrow, seller, ad_id):
 
 
 def test_pause_ad__only_seller(escrow, other, ad_id):
-    with ape.reverts("otc_escrow: caller is not the seller"):
+    with ape.reverts("otc_escrow: caller is not the maker"):
         escrow.pause_ad(ad_id, sender=other)
 
 
@@ -499,7 +503,7 @@ def test_resume_ad__takes_orders_again(escrow, seller, ad_id, open_order):
     escrow.pause_ad(ad_id, sender=seller)
     tx = escrow.resume_ad(ad_id, sender=seller)
     assert escrow.ads(ad_id).active is True
-    single_event(tx, escrow.AdResumed, escrow, ad_id=ad_id, seller=seller)
+    single_event(tx, escrow.AdResumed, escrow, ad_id=ad_id, maker=seller)
     order = open_order(ad_id)
     assert escrow.orders(order).status == 1
 
@@ -511,7 +515,7 @@ def test_resume_ad__already_active(escrow, seller, ad_id):
 
 def test_resume_ad__only_seller(escrow, seller, buyer, ad_id):
     escrow.pause_ad(ad_id, sender=seller)
-    with ape.reverts("otc_escrow: caller is not the seller"):
+    with ape.reverts("otc_escrow: caller is not the maker"):
         escrow.resume_ad(ad_id, sender=buyer)
 
 
@@ -538,7 +542,7 @@ def test_withdraw__returns_unlocked_tokens(escrow, token, seller, ad_id):
     assert ad.active is True
     assert token.balanceOf(seller) == before + 400 * UNIT
     assert token.balanceOf(escrow) == 600 * UNIT
-    single_event(tx, escrow.AdWithdrawn, escrow, ad_id=ad_id, seller=seller, amount=400 * UNIT)
+    single_event(tx, escrow.AdWithdrawn, escrow, ad_id=ad_id, maker=seller, amount=400 * UNIT)
 
 
 def test_withdraw__all_available_but_not_locked(escrow, token, seller, ad_id, order_id):
@@ -563,7 +567,7 @@ def test_withdraw__zero_amount(escrow, seller, ad_id):
 
 
 def test_withdraw__only_seller(escrow, token, buyer, ad_id):
-    with ape.reverts("otc_escrow: caller is not the seller"):
+    with ape.reverts("otc_escrow: caller is not the maker"):
         escrow.withdraw(ad_id, UNIT, sender=buyer)
     assert token.balanceOf(escrow) == 1_000 * UNIT
 
@@ -596,11 +600,11 @@ def test_close_ad__refunds_available_and_closes(escrow, token, seller, ad_id):
     assert ad.locked == 0
     assert ad.active is False
     assert ad.closed is True
-    assert ad.seller == seller.address  # the rest of the ad is kept
+    assert ad.maker == seller.address  # the rest of the ad is kept
     assert ad.price == PRICE
     assert token.balanceOf(seller) == before + 1_000 * UNIT
     assert token.balanceOf(escrow) == 0
-    single_event(tx, escrow.AdClosed, escrow, ad_id=ad_id, seller=seller, refunded=1_000 * UNIT)
+    single_event(tx, escrow.AdClosed, escrow, ad_id=ad_id, maker=seller, refunded=1_000 * UNIT)
 
 
 def test_close_ad__locked_tokens_stay(escrow, token, seller, ad_id, order_id):
@@ -612,7 +616,7 @@ def test_close_ad__locked_tokens_stay(escrow, token, seller, ad_id, order_id):
     assert ad.closed is True
     assert token.balanceOf(seller) == before + 900 * UNIT
     assert token.balanceOf(escrow) == 100 * UNIT
-    single_event(tx, escrow.AdClosed, escrow, ad_id=ad_id, seller=seller, refunded=900 * UNIT)
+    single_event(tx, escrow.AdClosed, escrow, ad_id=ad_id, maker=seller, refunded=900 * UNIT)
 
 
 def test_close_ad__nothing_to_refund(escrow, token, seller, ad_id):
@@ -620,7 +624,7 @@ def test_close_ad__nothing_to_refund(escrow, token, seller, ad_id):
     tx = escrow.close_ad(ad_id, sender=seller)
     assert escrow.ads(ad_id).closed is True
     assert tx.decode_logs(token.Transfer) == []
-    single_event(tx, escrow.AdClosed, escrow, ad_id=ad_id, seller=seller, refunded=0)
+    single_event(tx, escrow.AdClosed, escrow, ad_id=ad_id, maker=seller, refunded=0)
 
 
 def test_close_ad__a_paused_ad(escrow, seller, ad_id):
@@ -632,7 +636,7 @@ def test_close_ad__a_paused_ad(escrow, seller, ad_id):
 
 
 def test_close_ad__only_seller(escrow, token, other, ad_id):
-    with ape.reverts("otc_escrow: caller is not the seller"):
+    with ape.reverts("otc_escrow: caller is not the maker"):
         escrow.close_ad(ad_id, sender=other)
     assert escrow.ads(ad_id).closed is False
 

@@ -62,7 +62,7 @@ def test_no_return_token__top_up_withdraw_close(escrow, no_return_token, seller)
     tx = escrow.withdraw(ad, 30 * UNIT, sender=seller)
     single_event(tx, t.Transfer, t, sender=escrow, receiver=seller, value=30 * UNIT)
     tx = escrow.close_ad(ad, sender=seller)
-    single_event(tx, escrow.AdClosed, escrow, ad_id=ad, seller=seller, refunded=120 * UNIT)
+    single_event(tx, escrow.AdClosed, escrow, ad_id=ad, maker=seller, refunded=120 * UNIT)
     assert t.balanceOf(seller) == start
     assert t.balanceOf(escrow) == 0
 

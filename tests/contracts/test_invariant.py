@@ -4,12 +4,17 @@ A Python model follows the escrow rules. Every step sends one transaction (or mo
 the model says beforehand whether it must succeed or revert, and with which message. After
 every step the whole on-chain state is read back and compared with the model:
 
-* token.balanceOf(escrow) == sum over ads of (available + locked) + accrued_fees(token)
+* token.balanceOf(escrow) == sum over sell ads of (available + locked) + sum over buy ads of
+  locked (a buy ad holds no tokens: only its orders hold the sellers' tokens) + accrued_fees(token)
   + sum over accounts of credits(account, token) (payouts the token refused)
 * every ad and every order equals the model; an order's status only moves along the state
   machine (OPEN -> PAID -> RELEASED, ...) and a settled order never changes again
 * every account holds exactly the tokens the model says it is owed (so nobody is paid twice
   or more than owed), and no token leaves the known accounts and the escrow.
+
+Both sides of the book trade: sell ads (the maker's tokens locked up front, buyers open
+orders) and buy ads (nothing locked; sellers fill them with `open_sell_order`, which pulls their
+tokens then; a cancel pays the seller back, a release pays the ad's maker).
 
 The token is a USDC-style one whose owner blocklists accounts: a rule blocks and unblocks
 traders and the fee recipient at random, so payouts to them are credited instead, and a
@@ -50,6 +55,7 @@ SELLER_GRACE = HOUR
 MAX_UINT96 = 2**96 - 1
 
 OPEN, PAID, RELEASED, CANCELLED, DISPUTED, RESOLVED = 1, 2, 3, 4, 5, 6
+SIDE_SELL, SIDE_BUY = 1, 2
 LIVE = (OPEN, PAID, DISPUTED)
 ALLOWED = {
     OPEN: {PAID, RELEASED, CANCELLED},
@@ -82,12 +88,14 @@ SIG = {
     name: selector(sig)
     for name, sig in {
         "create_ad": "create_ad(address,uint256,uint256,bytes3,uint256,uint256,uint256,uint256,bytes32)",
+        "create_buy_ad": "create_buy_ad(address,uint256,uint256,bytes3,uint256,uint256,uint256,uint256,bytes32)",
         "top_up": "top_up(uint256,uint256)",
         "withdraw": "withdraw(uint256,uint256)",
         "close_ad": "close_ad(uint256)",
         "pause_ad": "pause_ad(uint256)",
         "resume_ad": "resume_ad(uint256)",
         "open_order": "open_order(uint256,uint256,uint256)",
+        "open_sell_order": "open_sell_order(uint256,uint256,uint256)",
         "mark_paid": "mark_paid(uint256,bytes32)",
         "release": "release(uint256)",
         "cancel": "cancel(uint256)",
@@ -118,7 +126,7 @@ SIG = {
 EVENT = {
     name: keccak(text=sig)
     for name, sig in {
-        "AdCreated": "AdCreated(uint256,address,address,uint256,uint256,bytes3,uint256,uint256,uint256,uint256,bytes32)",  # noqa: E501
+        "AdCreated": "AdCreated(uint256,address,address,uint256,uint256,bytes3,uint256,uint256,uint256,uint256,bytes32,uint8)",  # noqa: E501
         "AdToppedUp": "AdToppedUp(uint256,address,uint256)",
         "AdWithdrawn": "AdWithdrawn(uint256,address,uint256)",
         "AdClosed": "AdClosed(uint256,address,uint256)",
@@ -348,31 +356,36 @@ class EscrowMachine(RuleBasedStateMachine):
 
     def _ad_owner_or_not(self, ad_id, owner, who):
         ad = self.ads.get(ad_id)
-        return ad["seller"] if (ad and owner) else self.ctx.traders[who % len(self.ctx.traders)]
+        return ad["maker"] if (ad and owner) else self.ctx.traders[who % len(self.ctx.traders)]
 
     def _seller_of(self, order_id):
         order = self.orders.get(order_id)
-        return self.ads[order["ad"]]["seller"] if order else None
+        return order["seller"] if order else None
 
-    def _seller_ad_error(self, ad_id, sender):
-        """The checks of `_load_seller_ad`."""
+    def _maker_ad_error(self, ad_id, sender):
+        """The checks of `_load_maker_ad`."""
         ad = self.ads.get(ad_id)
         if ad is None:
             return "otc_escrow: unknown ad"
-        if sender != ad["seller"]:
-            return "otc_escrow: caller is not the seller"
+        if sender != ad["maker"]:
+            return "otc_escrow: caller is not the maker"
         if ad["closed"]:
             return "otc_escrow: ad closed"
         return None
 
-    def _unlock(self, ad, amount):
-        # A cancelled order's tokens go back on sale, or to the seller if the ad is closed.
-        ad["locked"] -= amount
-        if ad["closed"]:
+    def _unlock(self, order):
+        # A cancelled order's amount goes back to the ad unless it is closed. The tokens stay
+        # on a sell ad (or go to its closed ad's maker); on a buy ad they go back to the seller.
+        ad = self.ads[order["ad"]]
+        ad["locked"] -= order["amount"]
+        if not ad["closed"]:
+            ad["available"] += order["amount"]
+        if order["buy"]:
+            STATS["branches"]["unlock to seller of buy-ad order"] += 1
+            self._pay(order["seller"], order["amount"], "seller of buy-ad order on cancel")
+        elif ad["closed"]:
             STATS["branches"]["unlock to seller of closed ad"] += 1
-            self._pay(ad["seller"], amount, "seller of closed ad on cancel")
-        else:
-            ad["available"] += amount
+            self._pay(ad["maker"], order["amount"], "seller of closed ad on cancel")
 
     def _pay(self, account, amount, what):
         """A settlement payout: to the account, or to its credit while the token refuses it."""
@@ -388,7 +401,8 @@ class EscrowMachine(RuleBasedStateMachine):
 
     # ------------------------------------------------------------ actions
 
-    def _do_create_ad(self, seller, amount, min_amount, max_amount, window):
+    def _do_create_ad(self, seller, amount, min_amount, max_amount, window, buy=False):
+        """A sell ad from `seller`, or with `buy` a buy ad (then `seller` is its maker, the buyer)."""
         error = None
         if self.paused:
             error = "pausable: contract is paused"
@@ -404,17 +418,19 @@ class EscrowMachine(RuleBasedStateMachine):
             error = "otc_escrow: payment window too short"
         elif window > MAX_WINDOW:
             error = "otc_escrow: payment window too long"
-        elif amount > self.balances[seller] or seller in self.blocked:
+        elif not buy and (amount > self.balances[seller] or seller in self.blocked):
             error = "otc_escrow: token transfer failed"
+        name = "create_buy_ad" if buy else "create_ad"
         data = calldata(
-            "create_ad",
+            name,
             ["address", "uint256", "uint256", "bytes3", "uint256", "uint256", "uint256", "uint256", "bytes32"],
             [self.ctx.token, amount, PRICE, USD, min_amount, max_amount, window, 0b101, TERMS_HASH],
         )
-        self._send("create_ad", seller, data, error, "AdCreated")
+        self._send(name, seller, data, error, "AdCreated")
         if error is None:
             self.ads[len(self.ads) + 1] = dict(
-                seller=seller,
+                maker=seller,
+                side=SIDE_BUY if buy else SIDE_SELL,
                 available=amount,
                 locked=0,
                 min=min_amount,
@@ -423,48 +439,54 @@ class EscrowMachine(RuleBasedStateMachine):
                 active=True,
                 closed=False,
             )
-            self.balances[seller] -= amount
+            if not buy:
+                self.balances[seller] -= amount
 
     def _do_top_up(self, ad_id, sender, amount):
-        error = "pausable: contract is paused" if self.paused else self._seller_ad_error(ad_id, sender)
+        error = "pausable: contract is paused" if self.paused else self._maker_ad_error(ad_id, sender)
+        buy = error is None and self.ads[ad_id]["side"] == SIDE_BUY
         if error is None:
             if amount == 0:
                 error = "otc_escrow: zero amount"
-            elif amount > self.balances[sender] or sender in self.blocked:
+            elif not buy and (amount > self.balances[sender] or sender in self.blocked):
                 error = "otc_escrow: token transfer failed"
         self._send("top_up", sender, calldata("top_up", ["uint256", "uint256"], [ad_id, amount]), error, "AdToppedUp")
         if error is None:
             self.ads[ad_id]["available"] += amount
-            self.balances[sender] -= amount
+            if not buy:  # a buy ad only wants more
+                self.balances[sender] -= amount
 
     def _do_withdraw(self, ad_id, sender, amount):
-        error = self._seller_ad_error(ad_id, sender)
+        error = self._maker_ad_error(ad_id, sender)
         if error is None:
             if amount == 0:
                 error = "otc_escrow: zero amount"
             elif amount > self.ads[ad_id]["available"]:
                 error = "otc_escrow: amount exceeds available"
-            else:
+            elif self.ads[ad_id]["side"] == SIDE_SELL:
                 error = self._transfer_error(sender)
         self._send(
             "withdraw", sender, calldata("withdraw", ["uint256", "uint256"], [ad_id, amount]), error, "AdWithdrawn"
         )
         if error is None:
             self.ads[ad_id]["available"] -= amount
-            self.balances[sender] += amount
+            if self.ads[ad_id]["side"] == SIDE_SELL:  # a buy ad only wants less
+                self.balances[sender] += amount
 
     def _do_close_ad(self, ad_id, sender):
-        error = self._seller_ad_error(ad_id, sender)
-        if error is None and self.ads[ad_id]["available"]:
+        error = self._maker_ad_error(ad_id, sender)
+        sell = error is None and self.ads[ad_id]["side"] == SIDE_SELL
+        if sell and self.ads[ad_id]["available"]:
             error = self._transfer_error(sender)
         self._send("close_ad", sender, calldata("close_ad", ["uint256"], [ad_id]), error, "AdClosed")
         if error is None:
             ad = self.ads[ad_id]
-            self.balances[sender] += ad["available"]
+            if sell:  # a buy ad refunds nothing
+                self.balances[sender] += ad["available"]
             ad.update(available=0, active=False, closed=True)
 
     def _do_pause_or_resume_ad(self, ad_id, sender, resume):
-        error = self._seller_ad_error(ad_id, sender)
+        error = self._maker_ad_error(ad_id, sender)
         if error is None:
             if resume and self.ads[ad_id]["active"]:
                 error = "otc_escrow: ad already active"
@@ -475,39 +497,70 @@ class EscrowMachine(RuleBasedStateMachine):
         if error is None:
             self.ads[ad_id]["active"] = resume
 
+    def _open_error(self, ad, side, amount):
+        """The checks of `_load_open_ad`, common to both sides."""
+        if self.paused:
+            return "pausable: contract is paused"
+        if ad is None:
+            return "otc_escrow: unknown ad"
+        if ad["side"] != side:
+            return "otc_escrow: not a buy ad" if side == SIDE_BUY else "otc_escrow: not a sell ad"
+        if not ad["active"]:
+            return "otc_escrow: ad not active"
+        if amount < ad["min"]:
+            return "otc_escrow: amount below ad minimum"
+        if amount > ad["max"]:
+            return "otc_escrow: amount above ad maximum"
+        return None
+
     def _do_open_order(self, ad_id, sender, amount, max_price):
         ad = self.ads.get(ad_id)
-        error = None
-        if self.paused:
-            error = "pausable: contract is paused"
-        elif ad is None:
-            error = "otc_escrow: unknown ad"
-        elif not ad["active"]:
-            error = "otc_escrow: ad not active"
-        elif sender == ad["seller"]:
-            error = "otc_escrow: seller cannot buy own ad"
-        elif max_price < PRICE:
-            error = "otc_escrow: price above max_price"
-        elif amount < ad["min"]:
-            error = "otc_escrow: amount below ad minimum"
-        elif amount > ad["max"]:
-            error = "otc_escrow: amount above ad maximum"
-        elif amount > ad["available"]:
-            error = "otc_escrow: amount exceeds available"
+        error = self._open_error(ad, SIDE_SELL, amount)
+        if error is None:
+            if sender == ad["maker"]:
+                error = "otc_escrow: seller cannot buy own ad"
+            elif max_price < PRICE:
+                error = "otc_escrow: price above max_price"
+            elif amount > ad["available"]:
+                error = "otc_escrow: amount exceeds available"
         data = calldata("open_order", ["uint256", "uint256", "uint256"], [ad_id, amount, max_price])
         self._send("open_order", sender, data, error, "OrderOpened")
         if error is None:
-            ad["available"] -= amount
-            ad["locked"] += amount
-            self.orders[len(self.orders) + 1] = dict(
-                buyer=sender,
-                ad=ad_id,
-                amount=amount,
-                status=OPEN,
-                deadline=self.now + ad["window"],
-                paid_at=0,
-                fee_bps=self.fee_bps,
-            )
+            self._add_order(ad_id, amount, buyer=sender, seller=ad["maker"], buy=False)
+
+    def _do_open_sell_order(self, ad_id, sender, amount, min_price):
+        ad = self.ads.get(ad_id)
+        error = self._open_error(ad, SIDE_BUY, amount)
+        if error is None:
+            if sender == ad["maker"]:
+                error = "otc_escrow: buyer cannot sell to own ad"
+            elif min_price > PRICE:
+                error = "otc_escrow: price below min_price"
+            elif amount > ad["available"]:
+                error = "otc_escrow: amount exceeds wanted"
+            elif amount > self.balances[sender] or sender in self.blocked:
+                error = "otc_escrow: token transfer failed"
+        data = calldata("open_sell_order", ["uint256", "uint256", "uint256"], [ad_id, amount, min_price])
+        self._send("open_sell_order", sender, data, error, "OrderOpened")
+        if error is None:
+            self.balances[sender] -= amount  # the seller's tokens come in now
+            self._add_order(ad_id, amount, buyer=ad["maker"], seller=sender, buy=True)
+
+    def _add_order(self, ad_id, amount, *, buyer, seller, buy):
+        ad = self.ads[ad_id]
+        ad["available"] -= amount
+        ad["locked"] += amount
+        self.orders[len(self.orders) + 1] = dict(
+            buyer=buyer,
+            seller=seller,
+            buy=buy,
+            ad=ad_id,
+            amount=amount,
+            status=OPEN,
+            deadline=self.now + ad["window"],
+            paid_at=0,
+            fee_bps=self.fee_bps,
+        )
 
     def _do_mark_paid(self, order_id, sender, ref):
         order = self.orders.get(order_id)
@@ -560,7 +613,7 @@ class EscrowMachine(RuleBasedStateMachine):
         self._send("cancel", sender, calldata("cancel", ["uint256"], [order_id]), error, "OrderCancelled")
         if error is None:
             order["status"] = CANCELLED
-            self._unlock(self.ads[order["ad"]], order["amount"])
+            self._unlock(order)
 
     def _do_cancel_expired(self, order_id, sender):
         order = self.orders.get(order_id)
@@ -577,7 +630,7 @@ class EscrowMachine(RuleBasedStateMachine):
         )
         if error is None:
             order["status"] = CANCELLED
-            self._unlock(self.ads[order["ad"]], order["amount"])
+            self._unlock(order)
 
     def _do_extend_deadline(self, order_id, sender, extra):
         order = self.orders.get(order_id)
@@ -642,12 +695,13 @@ class EscrowMachine(RuleBasedStateMachine):
             STATS["branches"][
                 f"resolve buyer_bps={'0' if buyer_bps == 0 else 'all' if buyer_bps == BPS else 'split'}"
             ] += 1
-            if ad["closed"]:
-                STATS["branches"]["resolve on closed ad"] += 1
-                if seller_amount:
-                    self._pay(ad["seller"], seller_amount, "seller of closed ad on resolve")
-            else:
+            if not ad["closed"]:
+                # A sell ad's share goes back on sale; a buy ad wants again what its buyer did not get.
                 ad["available"] += seller_amount
+            if ad["closed"] or order["buy"]:
+                STATS["branches"]["resolve on buy ad" if order["buy"] else "resolve on closed ad"] += 1
+                if seller_amount:
+                    self._pay(order["seller"], seller_amount, "seller on resolve")
             self.accrued += fee
             if buyer_amount != fee:
                 self._pay(order["buyer"], buyer_amount - fee, "buyer on resolve")
@@ -694,12 +748,13 @@ class EscrowMachine(RuleBasedStateMachine):
         max_amount=max_amounts,
         window=windows,
         fits=st.tuples(big_selectors, big_selectors, big_selectors),
-        stages=st.tuples(*[st.sampled_from([OPEN, PAID, DISPUTED])] * 3),
+        stages=st.tuples(*[st.sampled_from([OPEN, PAID, DISPUTED])] * 4),
     )
     @counted
     def open_the_book(self, amounts, min_amount, max_amount, window, fits, stages):
         """Every example starts from a busy desk: each seller has an ad and each buyer an
-        order, left open, paid or disputed, so the random rules have something to act on."""
+        order, left open, paid or disputed; a buyer with no tokens has a buy ad that a seller
+        has filled; so the random rules have something to act on on both sides."""
         for seller, amount in zip(self.ctx.sellers, amounts, strict=False):
             self._do_create_ad(seller, amount, min_amount, max_amount, window)
         for n, (buyer, fit, stage) in enumerate(zip(self.ctx.buyers, fits, stages, strict=False)):
@@ -713,6 +768,18 @@ class EscrowMachine(RuleBasedStateMachine):
                 self._do_mark_paid(order_id, buyer, PAYMENT_REF)
             if stage == DISPUTED:
                 self._do_open_dispute(order_id, buyer)
+        maker, taker = self.ctx.buyers[1], self.ctx.sellers[fits[0] % 2]
+        self._do_create_ad(maker, amounts[1], min_amount, max_amount, window, buy=True)
+        ad_id = len(self.ads)
+        ad = self.ads[ad_id]
+        low, high = ad["min"], min(ad["max"], ad["available"], self.balances[taker])
+        if low <= high:
+            self._do_open_sell_order(ad_id, taker, low + fits[1] % (high - low + 1), PRICE)
+            order_id = len(self.orders)
+            if stages[3] != OPEN:
+                self._do_mark_paid(order_id, maker, PAYMENT_REF)
+            if stages[3] == DISPUTED:
+                self._do_open_dispute(order_id, maker)
 
     @rule(pick=big_selectors, choice=st.integers(0, 19), bps=st.integers(0, BPS))
     @counted
@@ -728,9 +795,13 @@ class EscrowMachine(RuleBasedStateMachine):
                 return self._do_create_ad(self.ctx.sellers[pick % 2], 1_000 * UNIT, UNIT, 500 * UNIT, HOUR)
             ad_id = active[pick % len(active)]
             ad = self.ads[ad_id]
-            buyer = self.ctx.buyers[choice % len(self.ctx.buyers)]
             low, high = ad["min"], min(ad["max"], ad["available"])
             amount = low + (pick >> 3) % (high - low + 1) if low <= high else ad["available"]
+            if ad["side"] == SIDE_BUY:
+                # A seller other than the ad's maker fills it (with the tokens they have, or not).
+                sellers = [a for a in self.ctx.sellers if a != ad["maker"]]
+                return self._do_open_sell_order(ad_id, sellers[choice % len(sellers)], amount, PRICE)
+            buyer = self.ctx.buyers[choice % len(self.ctx.buyers)]
             return self._do_open_order(ad_id, buyer, amount, PRICE)
         order_id = live[pick % len(live)]
         order = self.orders[order_id]
@@ -768,16 +839,18 @@ class EscrowMachine(RuleBasedStateMachine):
             self._do_resolve_dispute(order_id, self.ctx.arbitrator, buyer_bps)
 
     @rule(
-        s=st.integers(0, 1),
+        s=st.integers(0, 4),
         amount=ad_amounts,
         min_amount=min_amounts,
         max_amount=max_amounts,
         window=windows,
         fault=create_faults,
+        buy=st.sampled_from([False, False, True]),
     )
     @counted
-    def create_ad(self, s, amount, min_amount, max_amount, window, fault):
-        seller = self.ctx.sellers[s]
+    def create_ad(self, s, amount, min_amount, max_amount, window, fault, buy):
+        # A sell ad from a seller, or a buy ad from any trader (one with no tokens, too).
+        seller = self.ctx.traders[s] if buy else self.ctx.sellers[s % 2]
         # Mostly valid terms; `fault` breaks one of them on purpose.
         if fault == "zero amount":
             amount = 0
@@ -793,7 +866,7 @@ class EscrowMachine(RuleBasedStateMachine):
             window = MIN_WINDOW - 1
         elif fault == "long window":
             window = MAX_WINDOW + 1
-        self._do_create_ad(seller, amount, min_amount, max_amount, window)
+        self._do_create_ad(seller, amount, min_amount, max_amount, window, buy)
 
     @rule(sel=selectors, owner=as_party, who=selectors, amount=top_up_amounts)
     @counted
@@ -821,9 +894,19 @@ class EscrowMachine(RuleBasedStateMachine):
         ad_id = self._pick_ad(sel)
         self._do_pause_or_resume_ad(ad_id, self._ad_owner_or_not(ad_id, owner, who), resume)
 
-    @rule(sel=selectors, b=selectors, amount=order_amounts, mode=order_modes, fit=big_selectors, low_price=rarely)
+    @rule(
+        sel=selectors,
+        b=selectors,
+        amount=order_amounts,
+        mode=order_modes,
+        fit=big_selectors,
+        bad_price=rarely,
+        wrong_side=rarely,
+    )
     @counted
-    def open_order(self, sel, b, amount, mode, fit, low_price):
+    def open_order(self, sel, b, amount, mode, fit, bad_price, wrong_side):
+        """`open_order` on a sell ad, `open_sell_order` on a buy ad (with `wrong_side`, the
+        other one, refused)."""
         ad_id = self._pick_ad(sel)
         ad = self.ads.get(ad_id)
         if ad is not None and mode == "fit":
@@ -831,9 +914,15 @@ class EscrowMachine(RuleBasedStateMachine):
             low, high = ad["min"], min(ad["max"], ad["available"])
             if low <= high:
                 amount = low + fit % (high - low + 1)
-        # Mostly buyers; now and then a seller (possibly on their own ad).
-        pool = self.ctx.buyers * 3 + self.ctx.sellers
-        self._do_open_order(ad_id, pool[b % len(pool)], amount, PRICE - 1 if low_price else PRICE)
+        buy_ad = ad is not None and ad["side"] == SIDE_BUY
+        if buy_ad != wrong_side:
+            # Mostly sellers; now and then a buyer (with no tokens, or the ad's own maker).
+            pool = self.ctx.sellers * 3 + self.ctx.buyers
+            self._do_open_sell_order(ad_id, pool[b % len(pool)], amount, PRICE + 1 if bad_price else PRICE)
+        else:
+            # Mostly buyers; now and then a seller (possibly on their own ad).
+            pool = self.ctx.buyers * 3 + self.ctx.sellers
+            self._do_open_order(ad_id, pool[b % len(pool)], amount, PRICE - 1 if bad_price else PRICE)
 
     @rule(sel=selectors, party=as_party, who=selectors, empty_ref=rarely, wait=waits)
     @counted
@@ -913,7 +1002,7 @@ class EscrowMachine(RuleBasedStateMachine):
         if live and coin % 2 == 0:
             # A party of a live order, so that its settlement meets the refusal.
             order = live[who % len(live)]
-            pool = [order["buyer"], self.ads[order["ad"]]["seller"]]
+            pool = [order["buyer"], order["seller"]]
         account = pool[(who >> 4) % len(pool)]
         if account in self.blocked:
             if coin < 7:
@@ -925,20 +1014,20 @@ class EscrowMachine(RuleBasedStateMachine):
     @counted
     def settle_with_a_party_blocked(self, pick, choice, bps):
         """A live order settles while the token refuses the party it pays: a release or a
-        resolution to a blocked buyer, a refund to a blocked seller of a closed ad."""
+        resolution to a blocked buyer, a refund to a blocked seller of a closed ad or of a buy-ad order."""
         live = [i for i in sorted(self.orders) if self.orders[i]["status"] in LIVE]
         if not live:
             return
         order_id = live[pick % len(live)]
         order = self.orders[order_id]
         ad = self.ads[order["ad"]]
-        buyer, seller = order["buyer"], ad["seller"]
+        buyer, seller = order["buyer"], order["seller"]
         if order["status"] == DISPUTED:
             for account in (buyer, seller)[: 1 + choice % 2]:
                 if account not in self.blocked:
                     self._do_set_blocked(account, True)
             self._do_resolve_dispute(order_id, self.ctx.arbitrator, bps)
-        elif choice < 2 or not ad["closed"]:
+        elif choice < 2 or not (ad["closed"] or order["buy"]):
             if buyer not in self.blocked:
                 self._do_set_blocked(buyer, True)
             self._do_release(order_id, seller)
@@ -1016,9 +1105,9 @@ class EscrowMachine(RuleBasedStateMachine):
         raw = raw[len(ctx.tracked) :]
         ads = {}
         for i, w in enumerate(raw[:n_ads], start=1):
-            # seller, token, available, locked, price, fiat, min, max, window, methods, active, closed
+            # maker, token, available, locked, price, fiat, min, max, window, methods, active, closed, side
             ads[i] = dict(
-                seller=to_checksum_address(w[0].to_bytes(20, "big") if w[0] else b"\x00" * 20),
+                maker=to_checksum_address(w[0].to_bytes(20, "big") if w[0] else b"\x00" * 20),
                 token=w[1],
                 available=w[2],
                 locked=w[3],
@@ -1028,12 +1117,14 @@ class EscrowMachine(RuleBasedStateMachine):
                 window=w[8],
                 active=bool(w[10]),
                 closed=bool(w[11]),
+                side=w[12],
             )
         orders = {}
         for i, w in enumerate(raw[n_ads:], start=1):
-            # buyer, status, deadline, paid_at, ad_id, amount, price, fee_bps
+            # buyer, status, deadline, paid_at, ad_id, amount, price, fee_bps, seller
             orders[i] = dict(
                 buyer=to_checksum_address(w[0].to_bytes(20, "big")),
+                seller=to_checksum_address(w[8].to_bytes(20, "big")),
                 status=w[1],
                 deadline=w[2],
                 paid_at=w[3],
@@ -1061,8 +1152,9 @@ class EscrowMachine(RuleBasedStateMachine):
         n_ads, n_orders = len(self.ads), len(self.orders)
         state = self._read_state(n_ads, n_orders)
 
-        # Solvency: the escrow holds exactly what its books say.
-        booked = sum(ad["available"] + ad["locked"] for ad in state["ads"].values())
+        # Solvency: the escrow holds exactly what its books say. A buy ad's `available` is only
+        # what its maker wants; the tokens of its orders (`locked`) are the sellers', held here.
+        booked = sum(ad["locked"] + (ad["available"] if ad["side"] == SIDE_SELL else 0) for ad in state["ads"].values())
         credited = sum(state["credits"].values())
         assert state["escrow_balance"] == booked + state["accrued"] + credited, (
             f"escrow holds {state['escrow_balance']}, books say {booked} + fees {state['accrued']} + credits {credited}"
@@ -1080,7 +1172,7 @@ class EscrowMachine(RuleBasedStateMachine):
 
         for ad_id, ad in self.ads.items():
             onchain = state["ads"][ad_id]
-            for key in ("seller", "available", "locked", "min", "max", "window", "active", "closed"):
+            for key in ("maker", "side", "available", "locked", "min", "max", "window", "active", "closed"):
                 assert onchain[key] == ad[key], f"ad {ad_id}.{key}: chain {onchain[key]} != model {ad[key]}"
             assert onchain["price"] == PRICE
             assert onchain["token"] == int(self.ctx.token, 16)
@@ -1091,7 +1183,7 @@ class EscrowMachine(RuleBasedStateMachine):
         changed = 0
         for order_id, order in self.orders.items():
             onchain = state["orders"][order_id]
-            for key in ("buyer", "status", "deadline", "paid_at", "ad", "amount", "fee_bps"):
+            for key in ("buyer", "seller", "status", "deadline", "paid_at", "ad", "amount", "fee_bps"):
                 assert onchain[key] == order[key], f"order {order_id}.{key}: chain {onchain[key]} != model {order[key]}"
             assert onchain["price"] == PRICE
             before = self.seen_status.get(order_id)
@@ -1168,7 +1260,16 @@ def test_invariant__ran_enough_steps(invariant_steps):
     assert STATS["steps"] >= invariant_steps, f"only {STATS['steps']} of {invariant_steps} steps ran"
     # The run did trade: orders were opened, paid and disputed (every example starts that way),
     # and some actions were refused.
-    for name in ("create_ad", "open_order", "mark_paid", "open_dispute", "block", "withdraw_credit"):
+    for name in (
+        "create_ad",
+        "create_buy_ad",
+        "open_order",
+        "open_sell_order",
+        "mark_paid",
+        "open_dispute",
+        "block",
+        "withdraw_credit",
+    ):
         assert STATS["ok"][name] > 0, f"{name} never succeeded"
     # Refused payouts happened and were credited.
     assert any(key.startswith("credited: ") for key in STATS["branches"]), STATS["branches"]
