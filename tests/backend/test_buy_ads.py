@@ -269,3 +269,42 @@ def test_ads__bad_side_or_maker_is_422(client, params, words):
     response = client.get("/api/ads", params=params)
     assert response.status_code == 422
     assert words in str(response.json()["detail"])
+
+
+def test_buy_ad__paid_from_the_desk_balance_reaches_the_seller(
+    client, sync, escrow, create_buy_ad, open_sell_order, login_as, buyer, seller
+):
+    from backend.ledger.service import DESK_BALANCE_BIT
+
+    as_buyer, as_seller = login_as(buyer), login_as(seller)
+    total = 100 * PRICE
+    order_id = open_sell_order(create_buy_ad(payment_methods=0b1 | 1 << DESK_BALANCE_BIT))
+    sync()
+    ok(
+        client.post(
+            "/api/ledger/topup", json={"id": "buy-ad-topup", "currency": "USD", "amount": total}, headers=as_buyer
+        )
+    )
+    assert client.post(f"/api/ledger/orders/{order_id}/pay", headers=as_seller).status_code == 403  # the seller is paid
+    paid = ok(client.post(f"/api/ledger/orders/{order_id}/pay", headers=as_buyer))
+    escrow.mark_paid(order_id, paid["payment_ref"], sender=buyer)
+    escrow.release(order_id, sender=seller)
+    sync()
+    accounts = {a["currency"]: a for a in ok(client.get("/api/ledger/accounts", headers=as_seller))}
+    assert accounts["USD"]["available"] == total
+
+
+def test_buy_ad__explorer_decodes_it(client, sync, escrow, token, create_buy_ad, buyer):
+    ad_id = create_buy_ad()
+    tx = escrow.create_buy_ad(token, 50 * UNIT, PRICE, USD, 10 * UNIT, 50 * UNIT, HOUR, 0b1, TERMS, sender=buyer)
+    [result] = ok(client.get("/api/explorer/search", params={"q": tx.txn_hash}))["results"]
+    assert result["call"]["function"] == "create_buy_ad"
+    # A buy ad pulls nothing: its only event is the escrow's.
+    [created] = result["events"]
+    assert created["name"] == "AdCreated" and created["args"]["maker"] == buyer.address and created["args"]["side"] == 2
+    sync()
+    found = ok(client.get("/api/explorer/search", params={"q": str(ad_id)}))["results"]
+    ad = next(r for r in found if r["kind"] == "ad")
+    assert ad["side"] == "buy" and ad["maker"] == buyer.address
+    address = ok(client.get("/api/explorer/search", params={"q": buyer.address}))["results"][0]
+    assert address["ads_count"] == 2
