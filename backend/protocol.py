@@ -39,6 +39,25 @@ class CancelReason(StrEnum):
         return cls[CancelCode(code).name] if code in known else cls.UNKNOWN
 
 
+class Side(StrEnum):
+    """Which side an ad is (a seller's offer or a buyer's request); an order has its ad's side.
+    `from_code` maps the contract's SIDE_* constants (`AdCreated.side`)."""
+
+    SELL = "sell"
+    BUY = "buy"
+
+    @classmethod
+    def from_code(cls, code: int) -> "Side":
+        return cls[SideCode(code).name]
+
+
+class SideCode(IntEnum):
+    """The contract's SIDE_* constants."""
+
+    SELL = 1
+    BUY = 2
+
+
 class StatusCode(IntEnum):
     """The contract's STATUS_* constants."""
 

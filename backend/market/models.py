@@ -9,7 +9,9 @@ from backend.columns import Bitmask64, Uint256
 class Ad(SQLModel, table=True):
     __tablename__ = "ad"
     id: int = Field(primary_key=True)
-    seller: str = Field(max_length=42, index=True)
+    # Who posted the ad: the seller of a sell ad, the buyer of a buy ad.
+    maker: str = Field(max_length=42, index=True)
+    side: str = Field(default="sell", max_length=4, index=True)  # backend.protocol.Side
     token: str = Field(max_length=42, index=True)
     available: int = Field(sa_column=Column(Uint256, nullable=False, index=True))
     locked: int = Field(sa_column=Column(Uint256, nullable=False))
@@ -33,6 +35,7 @@ class Order(SQLModel, table=True):
     ad_id: int = Field(index=True, foreign_key="ad.id")
     buyer: str = Field(max_length=42, index=True)
     seller: str = Field(max_length=42, index=True)
+    side: str = Field(default="sell", max_length=4)  # the side of its ad
     token: str = Field(max_length=42)
     fiat: str = Field(max_length=3)
     amount: int = Field(sa_column=Column(Uint256, nullable=False))

@@ -1,8 +1,8 @@
 """Ads pages built on a cache miss, mostly from the cache itself.
 
-Every page of the ads list is a few ads, each with its seller's stats. For each set of
+Every page of the ads list is a few ads, each with its maker's stats. For each set of
 filters (and sort) the cache keeps the ids of every matching ad in page order, so a page
-not asked for before is a slice of that list, and each ad's JSON (and each seller's
+not asked for before is a slice of that list, and each ad's JSON (and each maker's
 stats) comes from the cache where an earlier page put it: only ads not seen since the
 last change are loaded and serialized, and a page whose ads are all known is assembled
 without the database. All entries are kept under the cache's generation, so a change of
@@ -92,14 +92,14 @@ def _store(cache: PageCache, filters: dict, body: bytes, generation: int) -> byt
 
 def _serialize_ads(session: Session, cache: PageCache, ids: list[int], generation: int) -> dict[int, bytes]:
     ads = service.ads_by_id(session, ids)
-    sellers = {ad.seller for ad in ads}
-    stats = {seller: found for seller in sellers if (found := cache.get(_STATS + seller)) is not None}
-    computed = service.trader_stats_many(session, sellers - set(stats))
-    for seller, seller_stats in computed.items():
-        cache.put(_STATS + seller, seller_stats, generation)
+    makers = {ad.maker for ad in ads}
+    stats = {maker: found for maker in makers if (found := cache.get(_STATS + maker)) is not None}
+    computed = service.trader_stats_many(session, makers - set(stats))
+    for maker, maker_stats in computed.items():
+        cache.put(_STATS + maker, maker_stats, generation)
     stats |= computed
     fragments = {}
     for ad in ads:
-        fragments[ad.id] = service.ad_with_stats(ad, stats[ad.seller]).model_dump_json().encode()
+        fragments[ad.id] = service.ad_with_stats(ad, stats[ad.maker]).model_dump_json().encode()
         cache.put(_AD + str(ad.id), fragments[ad.id], generation)
     return fragments

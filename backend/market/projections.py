@@ -7,7 +7,7 @@ from backend.chain.models import ChainEvent
 from backend.chain.projections import Projection, add, get, require
 from backend.market.models import Ad, Credit, Order
 from backend.negotiation.models import ChatMessage
-from backend.protocol import CancelReason, OrderStatus
+from backend.protocol import CancelReason, OrderStatus, Side
 
 ESCROW = "OtcEscrow"
 
@@ -45,13 +45,14 @@ def order_and_ad_parties(session: Session, event: ChainEvent) -> set[str]:
         return {order.buyer, order.seller} if order else set()
     if event.ad_id is not None:
         ad = get(session, Ad, event.ad_id)
-        return {ad.seller} if ad else set()
+        return {ad.maker} if ad else set()
     return set()
 
 
 def _give_back(ad: Ad, amount: int) -> None:
-    # As the contract does: freed tokens go back on sale unless the ad is closed,
-    # in which case they went straight back to the seller.
+    # As the contract does on both sides: freed amounts go back to what the ad offers (a
+    # sell ad) or wants (a buy ad) unless it is closed; the tokens themselves went back to
+    # the seller (the maker of a sell ad, the taker on a buy ad).
     ad.locked -= amount
     if not ad.closed:
         ad.available += amount
@@ -64,7 +65,8 @@ def ad_created(session: Session, event: ChainEvent) -> None:
         session,
         Ad(
             id=event.ad_id,
-            seller=a["seller"],
+            maker=a["maker"],
+            side=Side.from_code(int(a["side"])),
             token=a["token"],
             available=int(a["amount"]),
             locked=0,
@@ -136,6 +138,7 @@ def order_opened(session: Session, event: ChainEvent) -> None:
             ad_id=ad.id,
             buyer=a["buyer"],
             seller=a["seller"],
+            side=ad.side,
             token=ad.token,
             fiat=ad.fiat,
             amount=amount,

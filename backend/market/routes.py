@@ -56,7 +56,7 @@ def _address_or_422(value: str) -> str:
 @router.get(
     "/ads",
     response_model=AdPage,
-    summary="Ads on sale, filtered and sorted",
+    summary="Ads of one side (sell by default), filtered and sorted",
     openapi_extra={"parameters": query_parameters(AdFilters)},
 )
 async def list_ads(request: Request, cache: AdsCacheDep, engine: EngineDep) -> Response:
@@ -75,14 +75,14 @@ async def list_ads(request: Request, cache: AdsCacheDep, engine: EngineDep) -> R
 @router.get(
     "/ads/{ad_id}",
     response_model=AdWithStats,
-    summary="One ad with its seller's stats",
+    summary="One ad with its maker's stats",
     responses={404: {"description": "Unknown ad"}},
 )
 def get_ad(ad_id: Id, session: SessionDep) -> AdWithStats:
     ad = session.get(Ad, ad_id)
     if ad is None:
         raise DomainError(404, f"ad {ad_id} not found")
-    return service.ad_with_stats(ad, service.trader_stats(session, ad.seller))
+    return service.ad_with_stats(ad, service.trader_stats(session, ad.maker))
 
 
 @router.get(

@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from backend.columns import Amount
 from backend.market.models import Ad, Credit, Order
-from backend.protocol import CancelReason, OrderStatus
+from backend.protocol import CancelReason, OrderStatus, Side
 from backend.reputation.schemas import FeedbackSummary
 from backend.validation import Address, Uint256Str
 
@@ -17,7 +17,8 @@ class _FromRow(BaseModel):
 
 class AdPublic(_FromRow):
     id: int
-    seller: str
+    maker: str = Field(description="who posted the ad: the seller of a sell ad, the buyer of a buy ad")
+    side: Side = Field(description="sell: the maker sells the token (its escrow holds it); buy: the maker buys it")
     token: str
     available: Amount
     locked: Amount
@@ -43,20 +44,20 @@ class TraderStats(BaseModel):
     address: str
     completed_trades: int = Field(description="released orders, as seller or as buyer")
     ended_trades: int = Field(description="ended orders, as seller or as buyer")
-    ended_as_seller: int = Field(description="ended orders on the trader's ads")
+    ended_on_own_ads: int = Field(description="ended orders on the trader's own ads, sell or buy")
     completion_rate: float | None = Field(
-        description="released / ended among the orders on the trader's ads (their cancels as a buyer do not "
-        "count); null before one ended"
+        description="released / ended among the orders on the trader's own ads, sell or buy (their orders on "
+        "others' ads do not count); null before one ended"
     )
     median_release_seconds: float | None
-    as_seller: int
-    as_buyer: int
+    as_seller: int = Field(description="orders as seller, on either side's ads")
+    as_buyer: int = Field(description="orders as buyer, on either side's ads")
     disputes: int
     feedback: FeedbackSummary  # positive / negative counts of what others left about them
 
 
 class AdWithStats(AdPublic):
-    seller_stats: TraderStats
+    maker_stats: TraderStats
 
 
 class AdPage(BaseModel):
@@ -71,6 +72,7 @@ class OrderPublic(_FromRow):
     ad_id: int
     buyer: str
     seller: str
+    side: Side = Field(description="the side of the ad the order was opened on (buy: the seller filled a buy ad)")
     token: str
     fiat: str
     amount: Amount
@@ -134,6 +136,7 @@ class TodoList(BaseModel):
 
 
 AdSort = Literal["price", "-price", "newest", "oldest", "-available"]
+AdSide = Literal["sell", "buy", "any"]
 
 
 class AdFilters(BaseModel):
@@ -145,7 +148,10 @@ class AdFilters(BaseModel):
     max_price: Uint256Str | None = None
     amount: Uint256Str | None = Field(None, description="token base units the ad must be able to fill")
     payment_method: int | None = Field(None, ge=1, le=2**64 - 1, description="bitmask")
-    seller: Address | None = None
+    side: AdSide = Field(
+        "sell", description="sell ads (a buyer takes them), buy ads (a seller fills them), or any (both)"
+    )
+    maker: Address | None = Field(None, description="the ads of one maker")
     include_inactive: bool = False
     sort: AdSort = "price"
     limit: int = Field(20, ge=1, le=100, description="page size")
@@ -160,7 +166,8 @@ class AdFilters(BaseModel):
             max_price=int(self.max_price) if self.max_price is not None else None,
             amount=int(self.amount) if self.amount is not None else None,
             payment_method=self.payment_method,
-            seller=self.seller,
+            side=None if self.side == "any" else self.side,
+            maker=self.maker,
             include_inactive=self.include_inactive,
             sort=self.sort,
             limit=self.limit,

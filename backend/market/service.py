@@ -9,7 +9,7 @@ from backend.chain.models import ChainEvent, IndexedBlock
 from backend.market.models import Ad, Credit, Order
 from backend.market.schemas import AdPublic, AdWithStats, TraderStats
 from backend.negotiation.models import ChatMessage
-from backend.protocol import ENDED_STATUSES, OrderStatus
+from backend.protocol import ENDED_STATUSES, OrderStatus, Side
 from backend.reputation.service import summaries as feedback_summaries
 
 AD_FIELDS = tuple(AdPublic.model_fields)
@@ -24,7 +24,8 @@ def ad_ids(
     max_price: int | None = None,
     amount: int | None = None,
     payment_method: int | None = None,
-    seller: str | None = None,
+    side: str | None = "sell",
+    maker: str | None = None,
     include_inactive: bool = False,
     sort: str = "price",
     limit: int = 20,
@@ -32,7 +33,8 @@ def ad_ids(
     total: int | None = None,
 ) -> tuple[list[int], int]:
     """The ids of one page of the ads matching the filters, and how many match in all
-    (counted unless `total` is given). Ids only: the ads' JSON is cached per ad."""
+    (counted unless `total` is given). Ids only: the ads' JSON is cached per ad. `side`
+    None lists both sides."""
     query = select(Ad.id)
     if not include_inactive:
         query = query.where(Ad.active == True, Ad.closed == False, Ad.available > 0)  # noqa: E712
@@ -50,8 +52,10 @@ def ad_ids(
     if payment_method is not None:
         # The literal takes the column's type, so Bitmask64 maps bit 63 to the signed column.
         query = query.where(Ad.payment_methods.op("&")(payment_method) != 0)
-    if seller:
-        query = query.where(Ad.seller == seller)
+    if side is not None:
+        query = query.where(Ad.side == side)
+    if maker:
+        query = query.where(Ad.maker == maker)
     if total is None:
         total = session.exec(select(func.count()).select_from(query.subquery())).one()
     order_by = {
@@ -70,7 +74,7 @@ def ads_by_id(session: Session, ids: list[int]) -> list[Ad]:
 
 
 def ad_with_stats(ad: Ad, stats: TraderStats) -> AdWithStats:
-    return AdWithStats.model_validate({**{name: getattr(ad, name) for name in AD_FIELDS}, "seller_stats": stats})
+    return AdWithStats.model_validate({**{name: getattr(ad, name) for name in AD_FIELDS}, "maker_stats": stats})
 
 
 def trader_stats(session: Session, address: str) -> TraderStats:
@@ -80,7 +84,7 @@ def trader_stats(session: Session, address: str) -> TraderStats:
 def trader_stats_many(session: Session, addresses: set[str]) -> dict[str, TraderStats]:
     """Completed trades, completion rate and median release time of several traders, from
     chain events only, computed by the database: two aggregate queries whatever the
-    traders' history (the ads list shows one per seller)."""
+    traders' history (the ads list shows one per maker)."""
     if not addresses:
         return {}
     counts = {row.party: row for row in session.exec(_party_counts(addresses)).all()}
@@ -91,17 +95,17 @@ def trader_stats_many(session: Session, addresses: set[str]) -> dict[str, Trader
         row = counts.get(address)
         ended = row.ended if row else 0
         completed = row.completed if row else 0
-        # The completion rate is the seller's record: orders on their ads, not the orders
-        # they opened (and perhaps cancelled) on other ads as a buyer.
-        sold_ended = row.sold_ended if row else 0
-        sold_completed = row.sold_completed if row else 0
+        # The completion rate is the maker's record: orders on their own ads (sell or buy),
+        # not the orders they opened (and perhaps cancelled) on others' ads.
+        own_ended = row.own_ended if row else 0
+        own_completed = row.own_completed if row else 0
         median = medians.get(address)
         stats[address] = TraderStats(
             address=address,
             completed_trades=completed,
             ended_trades=ended,
-            ended_as_seller=sold_ended,
-            completion_rate=round(sold_completed / sold_ended, 4) if sold_ended else None,
+            ended_on_own_ads=own_ended,
+            completion_rate=round(own_completed / own_ended, 4) if own_ended else None,
             median_release_seconds=float(median) if median is not None else None,
             as_seller=row.as_seller if row else 0,
             as_buyer=row.as_buyer if row else 0,
@@ -112,15 +116,18 @@ def trader_stats_many(session: Session, addresses: set[str]) -> dict[str, Trader
 
 
 def _party_counts(addresses: set[str]):
-    """Per trader: orders as seller and as buyer, ended, completed (both sides, and on the
-    trader's own ads), disputed."""
+    """Per trader: orders as seller and as buyer, ended, completed (both roles, and on the
+    trader's own ads), disputed. An order is on the seller's own ad when its ad is a sell ad,
+    on the buyer's own ad when it is a buy ad: the order's side says which, without a join."""
+    own_as_seller = case((Order.side == str(Side.SELL), 1), else_=0).label("own")
+    own_as_buyer = case((Order.side == str(Side.BUY), 1), else_=0).label("own")
     sides = union_all(
-        select(Order.seller.label("party"), literal(1).label("sold"), Order.status, Order.disputed_by).where(
-            Order.seller.in_(addresses)
-        ),
-        select(Order.buyer.label("party"), literal(0).label("sold"), Order.status, Order.disputed_by).where(
-            Order.buyer.in_(addresses)
-        ),
+        select(
+            Order.seller.label("party"), literal(1).label("sold"), own_as_seller, Order.status, Order.disputed_by
+        ).where(Order.seller.in_(addresses)),
+        select(
+            Order.buyer.label("party"), literal(0).label("sold"), own_as_buyer, Order.status, Order.disputed_by
+        ).where(Order.buyer.in_(addresses)),
     ).subquery()
 
     def count_if(condition):
@@ -132,8 +139,8 @@ def _party_counts(addresses: set[str]):
         count_if(sides.c.sold == 0).label("as_buyer"),
         count_if(sides.c.status.in_([str(s) for s in ENDED_STATUSES])).label("ended"),
         count_if(sides.c.status == str(OrderStatus.RELEASED)).label("completed"),
-        count_if((sides.c.sold == 1) & sides.c.status.in_([str(s) for s in ENDED_STATUSES])).label("sold_ended"),
-        count_if((sides.c.sold == 1) & (sides.c.status == str(OrderStatus.RELEASED))).label("sold_completed"),
+        count_if((sides.c.own == 1) & sides.c.status.in_([str(s) for s in ENDED_STATUSES])).label("own_ended"),
+        count_if((sides.c.own == 1) & (sides.c.status == str(OrderStatus.RELEASED))).label("own_completed"),
         count_if(sides.c.disputed_by.is_not(None)).label("disputes"),
     ).group_by(sides.c.party)
 
