@@ -27,7 +27,7 @@ import { kycBlock } from "../kyc-gate.js";
 import { boot, ctx } from "../shell.js";
 import { feedbackCounts } from "../reputation.js";
 import { TxBox, el, emptyState, errorBox, loadingState } from "../ui.js";
-import { getProvider, getSigner, onWalletChange, wallet } from "../wallet.js";
+import { getSigner, onWalletChange, wallet } from "../wallet.js";
 
 const PAGE_SIZE = 20;
 const state = {
