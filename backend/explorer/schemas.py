@@ -117,7 +117,7 @@ class AddressResult(BaseModel):
     is_authority: bool
     node: NodePublic | None
     authorized: bool = Field(description="NodeRegistry.is_authorized now (authority or admitted node)")
-    ads_count: int
+    ads_count: int = Field(description="ads posted (sell or buy)")
     orders_count: int = Field(description="orders as buyer or seller")
     events: list[ChainEventPublic] = Field(description="latest indexed events naming this address, newest first")
 

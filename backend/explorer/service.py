@@ -291,7 +291,7 @@ def address_result(*, session: Session, chain: ChainContext, address: str) -> Ad
 
     kyc = session.get(KycAttestation, address)
     node = session.get(NodeRecord, address)
-    ads_count = session.exec(select(func.count()).select_from(Ad).where(Ad.seller == address)).one()
+    ads_count = session.exec(select(func.count()).select_from(Ad).where(Ad.maker == address)).one()
     orders_count = session.exec(
         select(func.count()).select_from(Order).where(or_(Order.buyer == address, Order.seller == address))
     ).one()

@@ -2,7 +2,7 @@
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from backend.columns import Amount
 from backend.market.models import Ad, Credit, Order
@@ -156,6 +156,14 @@ class AdFilters(BaseModel):
     sort: AdSort = "price"
     limit: int = Field(20, ge=1, le=100, description="page size")
     offset: int = Field(0, ge=0, le=1_000_000)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, data):
+        # Ignored, the old name would list everyone's ads as one maker's: refused instead.
+        if isinstance(data, dict) and "seller" in data:
+            raise ValueError("the `seller` filter is renamed `maker` (ads have makers on both sides)")
+        return data
 
     def as_filters(self) -> dict:
         """What the page builders take: numbers as ints, the currency upper-case."""

@@ -91,22 +91,33 @@ def block_link(number: int) -> dict:
 
 
 # ------------------------------------------------------------ chain events
+# Each rule: (event, config, recent, taker) -> Draft | None.
 
 # `recent(name, match, since)`: how many events `name` whose arguments equal `match`
 # happened since `since` (chain time), up to and including the event at hand.
+# A match may name `taker` (see `Taker`) besides the event's own arguments.
 Recent = Callable[[str, dict, int], int]
+# `taker(event)`: who opened the order of an `OrderOpened` event: its buyer on a sell ad,
+# its seller when a seller filled a buy ad (the event names both parties, not the side).
+Taker = Callable[[object], str]
+
+
+def buyer_takes(event) -> str:
+    """The taker where every ad is a sell ad (rules called without the index at hand)."""
+    return event.args["buyer"]
 
 
 def _event_key(rule: str, subject: str, event) -> str:
     return f"{rule}:{subject}:{event.tx_hash}:{event.log_index}"
 
 
-def large_order(event, config: RuleConfig, recent: Recent) -> Draft | None:
-    """An order for at least `large_order_amount` base units of the token."""
+def large_order(event, config: RuleConfig, recent: Recent, taker: Taker = buyer_takes) -> Draft | None:
+    """An order for at least `large_order_amount` base units of the token, about its taker."""
     amount = int(event.args["amount"])
     if amount < config.large_order_amount:
         return None
     order_id = int(event.args["order_id"])
+    who = taker(event)
     return Draft(
         rule="large_order",
         severity="warning",
@@ -114,18 +125,19 @@ def large_order(event, config: RuleConfig, recent: Recent) -> Draft | None:
         title=f"order #{order_id} is for {amount} base units (threshold {config.large_order_amount})",
         subject_kind="order",
         subject=str(order_id),
-        address=event.args["buyer"],
+        address=who,
         order_id=order_id,
         block_number=event.block_number,
-        evidence=[order_link(order_id), tx_link(event.tx_hash), address_link(event.args["buyer"])],
+        evidence=[order_link(order_id), tx_link(event.tx_hash), address_link(who)],
     )
 
 
-def order_burst(event, config: RuleConfig, recent: Recent) -> Draft | None:
-    """A buyer's `burst_orders`-th order within `burst_window_seconds`: once per burst,
-    raised by the order that reaches the count (the next ones do not repeat it)."""
-    buyer = event.args["buyer"]
-    count = recent("OrderOpened", {"buyer": buyer}, event.timestamp - config.burst_window_seconds)
+def order_burst(event, config: RuleConfig, recent: Recent, taker: Taker = buyer_takes) -> Draft | None:
+    """A taker's `burst_orders`-th order within `burst_window_seconds` (a buyer on sell ads,
+    a seller on buy ads, or both): once per burst, raised by the order that reaches the
+    count (the next ones do not repeat it)."""
+    buyer = taker(event)
+    count = recent("OrderOpened", {"taker": buyer}, event.timestamp - config.burst_window_seconds)
     if count != config.burst_orders:
         return None
     order_id = int(event.args["order_id"])
@@ -144,7 +156,7 @@ def order_burst(event, config: RuleConfig, recent: Recent) -> Draft | None:
     )
 
 
-def repeated_cancels(event, config: RuleConfig, recent: Recent) -> Draft | None:
+def repeated_cancels(event, config: RuleConfig, recent: Recent, taker: Taker = buyer_takes) -> Draft | None:
     """A buyer's `cancel_count`-th own cancellation within `cancel_window_seconds` (an
     expiry is nobody's choice and does not count)."""
     if CancelReason.from_code(int(event.args["reason"])) != CancelReason.BUYER:
@@ -171,7 +183,7 @@ def repeated_cancels(event, config: RuleConfig, recent: Recent) -> Draft | None:
     )
 
 
-def dispute_opened(event, config: RuleConfig, recent: Recent) -> Draft | None:
+def dispute_opened(event, config: RuleConfig, recent: Recent, taker: Taker = buyer_takes) -> Draft | None:
     order_id = int(event.args["order_id"])
     by = event.args["by"]
     return Draft(

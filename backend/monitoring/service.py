@@ -12,14 +12,17 @@ from sqlmodel import Session, col, select
 from backend.auth.models import User
 from backend.chain.deps import ChainContext
 from backend.chain.models import ChainEvent, ChainIncident, IndexedBlock, utcnow
+from backend.chain.projections import get
 from backend.config import Settings
 from backend.errors import DomainError
 from backend.kyc.models import KycAttestation
+from backend.market.models import Order
 from backend.monitoring import audit, rules
 from backend.monitoring.models import Alert, FailedSignIn, StaffAction
 from backend.monitoring.schemas import NodeHealth, NodesPanel
 from backend.nodes import service as nodes
 from backend.nodes.models import NodeRecord
+from backend.protocol import Side
 from backend.relay.service import order_parties
 from backend.validation import parse_address
 
@@ -302,10 +305,17 @@ def remember_event(session: Session, event) -> None:
     seen[(event.tx_hash, event.log_index)] = event
 
 
+def taker(session: Session, event) -> str:
+    """Who opened the order of an `OrderOpened` event (see `rules.Taker`): the market's
+    projection, fed first, wrote the order with its ad's side."""
+    order = get(session, Order, int(event.args["order_id"]))
+    return event.args["seller"] if order is not None and order.side == Side.BUY else event.args["buyer"]
+
+
 def count_recent(session: Session, event, *, name: str, match: dict, since: int) -> int:
-    """Events `name` of `event.contract` whose arguments equal `match`, with a timestamp
-    of at least `since`, up to and including `event` in chain order: the stored ones and
-    those of the window being indexed."""
+    """Events `name` of `event.contract` whose arguments equal `match` (`taker`: see
+    `taker`), with a timestamp of at least `since`, up to and including `event` in chain
+    order: the stored ones and those of the window being indexed."""
     position = (event.block_number, event.log_index)
     query = select(ChainEvent).where(
         ChainEvent.contract == event.contract,
@@ -323,8 +333,12 @@ def count_recent(session: Session, event, *, name: str, match: dict, since: int)
     return sum(
         1
         for e in candidates.values()
-        if (e.block_number, e.log_index) <= position and all(_same(e.args.get(k), v) for k, v in match.items())
+        if (e.block_number, e.log_index) <= position and all(_same(_arg(session, e, k), v) for k, v in match.items())
     )
+
+
+def _arg(session: Session, event, key: str):
+    return taker(session, event) if key == "taker" else event.args.get(key)
 
 
 def _same(a, b) -> bool:
@@ -343,7 +357,7 @@ def apply_chain_rules(session: Session, event) -> None:
     for rule in rules.CHAIN_RULES.get((event.contract, event.name), ()):
         if not config.enabled(rule.__name__):
             continue
-        draft = rule(event, config, recent)
+        draft = rule(event, config, recent, lambda e: taker(session, e))
         if draft is not None:
             raise_alert(session, draft)
 

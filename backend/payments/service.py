@@ -1,7 +1,8 @@
 """Payment details, the terms documents ads commit to, and proofs of payment.
 
-How an ad's on-chain `terms_hash` commits to the seller's payment details (anyone can
-check it with `GET /api/payments/ads/{ad_id}/commitment`):
+How a sell ad's on-chain `terms_hash` commits to the seller's payment details (anyone can
+check it with `GET /api/payments/ads/{ad_id}/commitment`; a buy ad's is keccak256 of the
+buyer's terms text, and its orders' buyers are shown the filling seller's current details):
 
     canonical(x)  = JSON with sorted keys, no spaces, UTF-8 (json.dumps(x, sort_keys=True,
                     separators=(",", ":"), ensure_ascii=False))
@@ -38,7 +39,7 @@ from backend.ledger.service import DESK_BALANCE_BIT, fiat_total, token_decimals
 from backend.market.models import Ad, Order
 from backend.payments.crypto import Keyring
 from backend.payments.models import PaymentDetail, PaymentProof, TermsDocument
-from backend.protocol import OrderStatus
+from backend.protocol import OrderStatus, Side
 
 DETAIL_FIELDS = ("bank_name", "holder", "account", "card_or_wallet", "note")
 VISIBLE_TO_BUYER = (OrderStatus.OPEN, OrderStatus.PAID)
@@ -176,19 +177,34 @@ def ad_commitment(session: Session, *, ad_id: int) -> dict:
     ad = session.get(Ad, ad_id)
     if ad is None:
         raise DomainError(404, f"ad {ad_id} not found")
-    doc = session.get(TermsDocument, ad.terms_hash)
+    doc = _payment_document(session, ad)
+    how = (
+        "a buy ad: terms_hash = keccak256 of the buyer's terms text; it commits to no payment details (the buyer "
+        "pays the seller who fills the ad, to that seller's current details)"
+        if ad.side == Side.BUY
+        else "terms_hash = keccak256(document); each method's commitment = keccak256(salt ‖ canonical JSON of "
+        "its fields); the buyer of an order on the ad is shown fields and salt"
+    )
     return {
         "ad_id": ad_id,
         "terms_hash": ad.terms_hash,
         "document": doc.document if doc else None,
         "computed_hash": keccak_hex(doc.document.encode()) if doc else None,
         "matches": bool(doc) and keccak_hex(doc.document.encode()) == ad.terms_hash,
-        "how": "terms_hash = keccak256(document); each method's commitment = keccak256(salt ‖ canonical JSON of "
-        "its fields); the buyer of an order on the ad is shown fields and salt",
+        "how": how,
     }
 
 
 # --------------------------------------------------------------- who sees
+
+
+def _payment_document(session: Session, ad: Ad) -> TermsDocument | None:
+    """The terms document the ad commits to, if any. A buy ad's maker is the buyer, who pays
+    whoever fills it: its terms hash is the hash of the buyer's terms text and never commits
+    to payment details, even if some document happened to share the hash."""
+    if ad.side == Side.BUY:
+        return None
+    return session.get(TermsDocument, ad.terms_hash)
 
 
 def _order_and_ad(session: Session, order_id: int) -> tuple[Order, Ad]:
@@ -223,10 +239,10 @@ def order_details(session: Session, *, chain: ChainContext, keyring: Keyring, us
             )
     elif not (order.status == OrderStatus.DISPUTED and _is_arbitrator(chain, user)):
         raise DomainError(403, "only the order's buyer (and an arbitrator in a dispute) sees the payment details")
-    doc = session.get(TermsDocument, ad.terms_hash)
+    doc = _payment_document(session, ad)
     if doc is not None:
         details = [session.get(PaymentDetail, i) for i in doc.detail_ids]
-    else:  # an ad whose terms commit to no document: the seller's current details for its methods
+    else:  # terms that commit to no document (and every buy ad): the seller's current details for its methods
         details = [d for d in details_of(session, owner=order.seller) if ad.payment_methods >> d.method & 1]
     return {
         "order_id": order.id,

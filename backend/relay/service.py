@@ -77,10 +77,12 @@ class OrderParties:
 def order_parties(*, chain: ChainContext, order_id: int) -> OrderParties:
     """The order's buyer and seller as the escrow has them now, indexed or not."""
     escrow = chain.contract("OtcEscrow")
-    buyer, status, _deadline, _paid_at, ad_id, *_ = escrow.functions.orders(order_id).call(block_identifier="pending")
+    # Both parties from the order itself (buyer first, seller last): on a buy ad the ad's
+    # maker is the buyer, so the ad cannot name the seller.
+    order = escrow.functions.orders(order_id).call(block_identifier="pending")
+    buyer, status, seller = order[0], order[1], order[-1]
     if buyer == ZERO_ADDRESS:
         raise DomainError(404, f"order {order_id} not found on chain")
-    seller = escrow.functions.ads(ad_id).call(block_identifier="pending")[0]
     return OrderParties(order_id, to_checksum_address(buyer), to_checksum_address(seller), status)
 
 

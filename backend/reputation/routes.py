@@ -62,7 +62,7 @@ def leave_feedback(
     feedback = service.leave(
         session=session, deployment=chain.deployment, order_id=order_id, address=user.address, draft=body
     )
-    # The ads list shows each seller's feedback counts from its cache: not after this.
+    # The ads list shows each maker's feedback counts from its cache: not after this.
     cache.invalidate()
     return FeedbackPublic.model_validate(feedback)
 

@@ -34,7 +34,7 @@ def test_search__tx_hash_decoded(client, escrow, token, seller):
     assert names == [("OtcEscrow", "AdCreated"), ("TUSD", "Transfer")]
     created, transfer = result["events"]
     assert transfer["args"]["value"] == 1_000 * UNIT and transfer["args"]["receiver"] == escrow.address
-    assert created["args"]["ad_id"] == 1 and created["args"]["seller"] == seller.address
+    assert created["args"]["ad_id"] == 1 and created["args"]["maker"] == seller.address and created["args"]["side"] == 1
 
 
 def test_search__reverted_tx(client, escrow, token, seller):
@@ -126,7 +126,7 @@ def test_search__ad_id(client, sync, create_ad, seller):
     ad_id = create_ad()
     sync()
     [ad] = search(client, f"ad {ad_id}").json()["results"]
-    assert ad["kind"] == "ad" and ad["id"] == ad_id and ad["seller"] == seller.address
+    assert ad["kind"] == "ad" and ad["id"] == ad_id and ad["maker"] == seller.address
     assert ad["available"] == str(1_000 * UNIT) and ad["fiat"] == "USD"
     assert [e["name"] for e in ad["events"]] == ["AdCreated"]
 

@@ -11,8 +11,9 @@ def test_ads__listed_from_chain_events(client, sync, create_ad, seller):
     page = client.get("/api/ads").json()
     assert [a["id"] for a in page["items"]] == [ad_id]
     ad = page["items"][0]
-    assert ad["seller"] == seller.address and ad["available"] == str(1_000 * UNIT) and ad["fiat"] == "USD"
-    assert ad["seller_stats"]["completed_trades"] == 0
+    assert ad["maker"] == seller.address and ad["side"] == "sell"
+    assert ad["available"] == str(1_000 * UNIT) and ad["fiat"] == "USD"
+    assert ad["maker_stats"]["completed_trades"] == 0
 
 
 def test_ads__cached_page_follows_the_index(client, sync, chain, escrow, create_ad, seller):
@@ -62,7 +63,7 @@ def test_ads__a_new_page_of_known_ads_needs_no_database(client, three_ads):
     cache = client.app.state.ads_cache
     filters = dict(
         token=None, fiat=None, min_price=None, max_price=None, amount=None, payment_method=None,
-        seller=None, include_inactive=False, sort="-price", limit=2, offset=1,
+        side="sell", maker=None, include_inactive=False, sort="-price", limit=2, offset=1,
     )  # fmt: skip
     body = pages.cached_page(cache, filters)
     assert body is not None
@@ -110,7 +111,7 @@ def test_ads__filters(client, three_ads, other, token):
     assert ids(client.get("/api/ads", params={"max_price": 730})) == [cheap, small]
     assert ids(client.get("/api/ads", params={"amount": 30 * UNIT})) == [cheap, dear]  # small can't fill 30
     assert ids(client.get("/api/ads", params={"payment_method": 0b010})) == [dear]
-    assert ids(client.get("/api/ads", params={"seller": other.address.lower()})) == [small]
+    assert ids(client.get("/api/ads", params={"maker": other.address.lower()})) == [small]
     assert ids(client.get("/api/ads", params={"token": token.address})) == [cheap, small, dear]
 
 
@@ -146,7 +147,7 @@ def test_ads__paused_and_closed_hidden_unless_asked(client, sync, escrow, create
     "params, message",
     [
         ({"token": "0x123"}, "not an address"),
-        ({"seller": "nothex"}, "not an address"),
+        ({"maker": "nothex"}, "not an address"),
         ({"min_price": "-5"}, "not a token amount"),
         ({"amount": "1.5"}, "not a token amount"),
         ({"fiat": "DOLLAR"}, "fiat"),
@@ -224,7 +225,7 @@ def test_stats__from_chain_events(client, sync, chain, escrow, create_ad, open_o
     assert stats["completed_trades"] == 3 and stats["ended_trades"] == 4
     assert stats["completion_rate"] == 0.75
     assert 115 <= stats["median_release_seconds"] <= 130
-    listed = client.get("/api/ads").json()["items"][0]["seller_stats"]
+    listed = client.get("/api/ads").json()["items"][0]["maker_stats"]
     assert listed["completed_trades"] == 3
     assert client.get("/api/traders/0xnope/stats").status_code == 422
 
@@ -269,12 +270,12 @@ def test_stats__completion_rate_counts_orders_on_the_sellers_ads_only(
         escrow.cancel(open_order(elsewhere, 20 * UNIT, sender=seller), sender=seller)
     sync()
     stats = client.get(f"/api/traders/{seller.address}/stats").json()
-    assert stats["completion_rate"] == 1.0 and stats["ended_as_seller"] == 2
+    assert stats["completion_rate"] == 1.0 and stats["ended_on_own_ads"] == 2
     assert stats["completed_trades"] == 2 and stats["as_buyer"] == 3
-    listed = {a["id"]: a["seller_stats"] for a in client.get("/api/ads").json()["items"]}
+    listed = {a["id"]: a["maker_stats"] for a in client.get("/api/ads").json()["items"]}
     assert listed[ad_id]["completion_rate"] == 1.0
     # The other trader's ad saw three orders end, none completed.
-    assert listed[elsewhere]["completion_rate"] == 0.0 and listed[elsewhere]["ended_as_seller"] == 3
+    assert listed[elsewhere]["completion_rate"] == 0.0 and listed[elsewhere]["ended_on_own_ads"] == 3
 
 
 def test_orders__mine_and_a_traders(client, sync, login_as, create_ad, open_order, buyer, seller, other):

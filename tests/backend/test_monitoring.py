@@ -65,7 +65,7 @@ def test_rule_order_burst__once_when_the_count_is_reached():
     recent = counting(3)
     draft = rules.order_burst(opened(), CONFIG, recent)
     assert draft.rule == "order_burst" and draft.address == A and "3 orders" in draft.title
-    assert recent.asked == [("OrderOpened", {"buyer": A}, 1_000 - 600)]
+    assert recent.asked == [("OrderOpened", {"taker": A}, 1_000 - 600)]
     # Below the count nothing; above it nothing either: the burst's alert is raised once.
     assert rules.order_burst(opened(), CONFIG, counting(2)) is None
     assert rules.order_burst(opened(), CONFIG, counting(4)) is None

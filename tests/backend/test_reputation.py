@@ -260,11 +260,11 @@ def test_feedback__in_the_stats_the_market_shows(client, leave, released, create
     """The ads list is cached until the index changes: feedback (off chain) clears it."""
     ad_id = create_ad()
     order_id = released(ad_id)
-    listed = client.get("/api/ads").json()["items"][0]["seller_stats"]
+    listed = client.get("/api/ads").json()["items"][0]["maker_stats"]
     assert listed["feedback"] == {"positive": 0, "negative": 0}
-    assert client.get("/api/ads").json()["items"][0]["seller_stats"]["feedback"]["positive"] == 0  # cached
+    assert client.get("/api/ads").json()["items"][0]["maker_stats"]["feedback"]["positive"] == 0  # cached
     assert leave(buyer, order_id, True, "good").status_code == 201
-    assert client.get("/api/ads").json()["items"][0]["seller_stats"]["feedback"] == {"positive": 1, "negative": 0}
-    assert client.get(f"/api/ads/{ad_id}").json()["seller_stats"]["feedback"]["positive"] == 1
+    assert client.get("/api/ads").json()["items"][0]["maker_stats"]["feedback"] == {"positive": 1, "negative": 0}
+    assert client.get(f"/api/ads/{ad_id}").json()["maker_stats"]["feedback"]["positive"] == 1
     stats = client.get(f"/api/traders/{seller.address}/stats").json()
     assert stats["feedback"] == {"positive": 1, "negative": 0} and stats["completed_trades"] == 1
