@@ -237,3 +237,47 @@ def test_buy_ad__buyer_posts_seller_fills_from_the_sell_tab_buyer_pays_seller_re
     expect(bp.get_by_test_id("trader-completed")).to_have_text("1")
     expect(bp.get_by_test_id("trader-completion")).to_contain_text(t("buyads.on_own_ads", n=1))
     check_a11y(bp, "trader.html, a buyer with a buy ad")
+
+
+@pytest.mark.parametrize("lang, mobile", [("en", False), ("zh-CN", True)], ids=["en-desktop", "zh-phone"])
+def test_buy_ad__the_buyer_hears_a_seller_filled_the_ad_and_the_seller_is_not_told_of_their_own_click(
+    lang, mobile, open_page, connect, backend, escrow, token, seller, buyer
+):
+    """On a buy ad the seller opens the order: the buyer (the ad's maker) is notified of it,
+    the seller is not (as the buyer taking a sell ad is not); the buyer's mark-paid then
+    reaches the seller, after the order's opening on the same socket."""
+    from test_todos import RECORD_NOTIFICATIONS, notifications, wait_for_notification
+
+    text = TABLES[lang]
+    ad_id = (
+        escrow.create_buy_ad(
+            token, 500 * UNIT, 725, b"USD", 10 * UNIT, 500 * UNIT, 3600, 0b1, keccak(text=""), sender=buyer
+        )
+        .decode_logs(escrow.AdCreated)[0]
+        .ad_id
+    )
+    pages = {}
+    for role, account in (("buyer", buyer), ("seller", seller)):
+        page = open_page(account, mobile=mobile).page
+        page.context.grant_permissions(["notifications"], origin=backend.url)
+        page.context.add_init_script(script=f"localStorage.setItem('sentinel.lang', {json.dumps(lang)});")
+        page.context.add_init_script(script=RECORD_NOTIFICATIONS)
+        page.goto("/orders.html")
+        connect(page)
+        page.get_by_test_id("todos-notify-toggle").click()
+        expect(page.get_by_test_id("todos-notify-toggle")).to_have_attribute("aria-pressed", "true")
+        pages[role] = page
+
+    token.approve(escrow, 100 * UNIT, sender=seller)
+    order_id = escrow.open_sell_order(ad_id, 100 * UNIT, 725, sender=seller).decode_logs(escrow.OrderOpened)[0].order_id
+    opened = wait_for_notification(pages["buyer"], f"sentinel-order-{order_id}-OrderOpened")
+    assert opened["body"] == text["todos.notify.OrderOpened"].replace("{id}", str(order_id))
+    # The buyer owes the payment now: the header counts it.
+    expect(pages["buyer"].get_by_test_id("todos-count")).to_have_text("1")
+
+    escrow.mark_paid(order_id, b"\x0a" * 32, sender=buyer)
+    wait_for_notification(pages["seller"], f"sentinel-order-{order_id}-OrderPaid")
+    expect(pages["seller"].get_by_test_id("todos-count")).to_have_text("1")
+    tags = [n["tag"] for n in notifications(pages["seller"])]
+    assert f"sentinel-order-{order_id}-OrderOpened" not in tags, tags
+    assert f"sentinel-order-{order_id}-OrderPaid" not in [n["tag"] for n in notifications(pages["buyer"])]
