@@ -137,8 +137,16 @@ def test_buy_ad__buyer_posts_seller_fills_from_the_sell_tab_buyer_pays_seller_re
     # ---- the seller fills it from the market's Sell tab
     s = page_in(open_page, seller, lang, mobile)
     sp = s.page
-    sp.goto("/")
+    # Where the seller is paid: a buy ad's buyer pays the seller who fills it, to these.
+    sp.goto("/my-ads.html")
     connect(sp)
+    sp.get_by_test_id("detail-method").select_option("0")
+    sp.get_by_test_id("detail-bank_name").fill("Sandbox Bank")
+    sp.get_by_test_id("detail-holder").fill("Sam Seller")
+    sp.get_by_test_id("detail-account").fill("DE89 3704 0044 0532 0130 00")
+    sp.get_by_test_id("detail-save").click()
+    expect(sp.get_by_test_id("detail-row")).to_contain_text("Sam Seller")
+    sp.goto("/")
     expect(sp.get_by_test_id("side-buy")).to_have_attribute("aria-pressed", "true")
     expect(sp.locator(f"[data-testid=ad-card][data-ad-id='{sell_ad}']")).to_be_visible()
     sp.get_by_test_id("side-sell").click()
@@ -197,6 +205,12 @@ def test_buy_ad__buyer_posts_seller_fills_from_the_sell_tab_buyer_pays_seller_re
     bp.goto(f"/order.html?id={order_id}")
     expect(bp.get_by_test_id("order-role")).to_have_text(t("order.role_buyer"))
     expect(bp.get_by_test_id("order-side")).to_have_text(t("buyads.order_side_buy"))
+    # The buyer is shown the seller's details (the buy ad's terms commit to none, and says so).
+    pay = bp.get_by_test_id("payment-card")
+    expect(pay.get_by_test_id("pay-amount")).to_have_text(t.usd("725.00"))
+    expect(pay.get_by_test_id("pay-holder")).to_have_text("Sam Seller")
+    expect(pay.get_by_test_id("pay-account")).to_have_text("DE89 3704 0044 0532 0130 00")
+    expect(pay.get_by_test_id("pay-committed")).to_have_text(t("buyads.pay_details_buy_ad"))
     bp.get_by_test_id("action-mark-paid").click()
     assert t("confirm.paid_title", total=t.usd("725.00")) in confirm(bp)
     expect(bp.get_by_test_id("order-status")).to_have_attribute("data-status", "PAID")
