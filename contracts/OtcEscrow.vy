@@ -555,7 +555,10 @@ def top_up(ad_id: uint256, amount: uint256):
     pausable._require_not_paused()
     ad: Ad = self._load_maker_ad(ad_id)
     assert amount != 0, "otc_escrow: zero amount"
-    assert ad.available + amount <= MAX_UINT128, "otc_escrow: amount too large"
+    # available + locked is what a cancel or a dispute can bring back to
+    # `available`: keep the sum within its 128 bits. A buy ad pulls no
+    # tokens, so no token supply bounds it.
+    assert ad.available + ad.locked + amount <= MAX_UINT128, "otc_escrow: amount too large"
     ad.available += amount
     self._store_ad(ad_id, ad)
     log AdToppedUp(ad_id=ad_id, maker=msg.sender, amount=amount)
