@@ -234,8 +234,13 @@ def test_buy_ad__buyer_posts_seller_fills_from_the_sell_tab_buyer_pays_seller_re
     expect(mine.get_by_test_id("top-up")).to_have_text(t("buyads.myads_top_up"))
     expect(mine.get_by_test_id("withdraw")).to_have_text(t("buyads.myads_withdraw"))
     mine.get_by_test_id("top-up").click()
-    mine.get_by_test_id("top_up-amount").fill("50")
     sent = sent_transactions(b)
+    # More than the escrow's bound on what an ad holds and wants (available + locked): refused here.
+    mine.get_by_test_id("top_up-amount").fill("340282366920938463463374607431768")
+    mine.get_by_test_id("top_up-submit").click()
+    expect(mine.get_by_test_id("top_up-error")).to_contain_text(t("numbers.too_large").split("{max}")[0])
+    assert sent_transactions(b) == sent
+    mine.get_by_test_id("top_up-amount").fill("50")
     mine.get_by_test_id("top_up-submit").click()
     expect(mine.get_by_test_id("my-ad-available")).to_have_text("450 TUSD")
     assert sent_transactions(b) == sent + 1  # top_up alone: nothing to approve

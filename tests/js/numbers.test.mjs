@@ -108,7 +108,8 @@ test("LIMITS track the escrow's bounds (contracts/OtcEscrow.vy)", async () => {
   assert.equal(LIMITS.price, bound(/assert price <= (MAX_UINT\d+), "otc_escrow: price too large"/));
   assert.equal(LIMITS.maxAmount, bound(/assert max_amount <= (MAX_UINT\d+), "otc_escrow: max amount too large"/));
   assert.equal(LIMITS.amount, bound(/assert amount <= (MAX_UINT\d+), "otc_escrow: amount too large"/));
-  assert.equal(LIMITS.amount, bound(/assert ad\.available \+ amount <= (MAX_UINT\d+), "otc_escrow: amount too large"/));
+  // A top-up keeps available + locked within the same bound.
+  assert.equal(LIMITS.amount, bound(/assert ad\.available \+ ad\.locked \+ amount <= (MAX_UINT\d+), "otc_escrow: amount too large"/));
   // Both sides go through the same checks: a buy ad has no bound of its own to track.
   assert.match(source, /def create_buy_ad\([\s\S]*?return self\._create_ad\(/);
 });

@@ -183,6 +183,10 @@ function amountPanel(ad, token, box, kind) {
       if (kind === "withdraw" && amount > BigInt(current.available)) {
         throw new Error(t(sideKey(ad, "myads.withdraw_above_available"), { amount: formatToken(current.available, token) }));
       }
+      // The escrow keeps available + locked within its amount bound (a buy ad's wanted amount
+      // is bounded by no token supply): refused here rather than by a revert.
+      const room = LIMITS.amount - BigInt(current.available) - BigInt(current.locked);
+      if (kind === "top_up" && amount > room) throw new Error(t("numbers.too_large", { max: formatToken(room, token) }));
     } catch (err) {
       error.textContent = err.message;
       return;
