@@ -14,7 +14,8 @@
 
 import { currentLang, t } from "./i18n.js";
 
-/** The escrow's bounds (contracts/OtcEscrow.vy `_check_terms`, `_create_ad`): beyond them it reverts. */
+/** The escrow's bounds (contracts/OtcEscrow.vy `_check_terms`, `_create_ad`, `top_up`): beyond them it
+ * reverts. Sell and buy ads share them (tests/js/numbers.test.mjs reads them from the contract). */
 export const LIMITS = {
   price: 2n ** 64n - 1n, // fiat minor units per whole token
   maxAmount: 2n ** 96n - 1n, // min / max per order

@@ -15,9 +15,10 @@ const NOTIFY_KEY = "sentinel.todos.notify";
 const SOUND_KEY = "sentinel.todos.sound";
 const REFRESH_DEBOUNCE_MS = 250;
 
-/** Who acted in each order event: the others hear of it (nobody is told of their own click). */
+/** Who acted in each order event: the others hear of it (nobody is told of their own click).
+ * OrderOpened's actor is the taker: the buyer on a sell ad, the seller on a buy ad (openerOf). */
 const ACTOR = {
-  OrderOpened: "buyer",
+  OrderOpened: "taker",
   OrderPaid: "buyer",
   OrderReleased: "seller",
   OrderCancelled: "by",
@@ -132,19 +133,31 @@ function orderPageInFront(orderId) {
   return Number(new URLSearchParams(location.search).get("id")) === orderId;
 }
 
-function message(push) {
+/** Who opened an order: whichever party did not post its ad (the event names both). */
+async function openerOf(push) {
+  const { ad_id: adId, buyer, seller } = push.args || {};
+  try {
+    const ad = await api("/ads/{ad_id}", { params: { ad_id: Number(adId) }, auth: false });
+    return sameAddress(ad.maker, seller) ? buyer : seller;
+  } catch {
+    return buyer; // no answer: the usual case, a buyer taking a sell ad
+  }
+}
+
+async function message(push) {
   const id = push.order_id;
   if (push.type === "chat") return t("todos.notify.chat", { id });
   const actorKey = ACTOR[push.event];
   if (actorKey === undefined) return null; // ActionRelayed and the like: the state event follows
-  if (actorKey && sameAddress(push.args?.[actorKey], wallet.address)) return null;
+  const actor = actorKey === "taker" ? await openerOf(push) : actorKey ? push.args?.[actorKey] : null;
+  if (actor && sameAddress(actor, wallet.address)) return null;
   return t(`todos.notify.${push.event}`, { id });
 }
 
-function alertUser(push) {
+async function alertUser(push) {
   const orderId = Number(push.order_id);
   if (orderPageInFront(orderId)) return;
-  const body = message(push);
+  const body = await message(push);
   if (!body) return;
   if (notificationsOn()) {
     try {

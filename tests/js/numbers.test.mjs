@@ -88,3 +88,28 @@ test("ISO 4217 currency codes", () => {
   assert.ok(!isCurrency("XYZ"));
   assert.ok(!isCurrency("US"));
 });
+
+// The escrow's bounds, read from its source: LIMITS must follow them on both sides of the
+// book (create_ad and create_buy_ad share `_create_ad` and `_check_terms`; top_up bounds a
+// buy ad's wanted amount like a sell ad's available one).
+test("LIMITS track the escrow's bounds (contracts/OtcEscrow.vy)", async () => {
+  const { readFile } = await import("node:fs/promises");
+  const source = await readFile(new URL("../../contracts/OtcEscrow.vy", import.meta.url), "utf8");
+  const constant = (name) => {
+    const m = source.match(new RegExp(`^${name}: constant\\(uint256\\) = 2\\*\\*(\\d+) - 1$`, "m"));
+    assert.ok(m, `${name} not found`);
+    return 2n ** BigInt(m[1]) - 1n;
+  };
+  const bound = (pattern) => {
+    const m = source.match(pattern);
+    assert.ok(m, `no assert matching ${pattern}`);
+    return constant(m[1]);
+  };
+  assert.equal(LIMITS.price, bound(/assert price <= (MAX_UINT\d+), "otc_escrow: price too large"/));
+  assert.equal(LIMITS.maxAmount, bound(/assert max_amount <= (MAX_UINT\d+), "otc_escrow: max amount too large"/));
+  assert.equal(LIMITS.amount, bound(/assert amount <= (MAX_UINT\d+), "otc_escrow: amount too large"/));
+  // A top-up keeps available + locked within the same bound.
+  assert.equal(LIMITS.amount, bound(/assert ad\.available \+ ad\.locked \+ amount <= (MAX_UINT\d+), "otc_escrow: amount too large"/));
+  // Both sides go through the same checks: a buy ad has no bound of its own to track.
+  assert.match(source, /def create_buy_ad\([\s\S]*?return self\._create_ad\(/);
+});

@@ -125,7 +125,9 @@ function confirmFor(action) {
     return confirmAction({ title: t("confirm.paid_title", { total }), body: [t("confirm.paid_body", { total, amount })], ok: t("confirm.paid_ok") });
   }
   if (action === "cancel") {
-    const body = t(order.status === "PAID" ? "confirm.cancel_paid_body" : "confirm.cancel_body", { amount });
+    // On a buy ad's order the tokens are the seller's own: they go back to the seller's wallet.
+    const prefix = order.side === "buy" ? "buyads.confirm_" : "confirm.";
+    const body = t(order.status === "PAID" ? `${prefix}cancel_paid_body` : `${prefix}cancel_body`, { amount });
     return confirmAction({ title: t("confirm.cancel_title", { id: order.id }), body: [body], ok: t("confirm.cancel_ok"), danger: true });
   }
   const { fee, net } = feeOf(order);

@@ -122,7 +122,7 @@ export function mountPayment(hooks) {
           ),
         ),
       ),
-      el("p", { class: "hint", "data-testid": "pay-committed", "data-committed": String(d.committed) }, t(d.committed ? "payment.committed" : "payment.not_committed")),
+      el("p", { class: "hint", "data-testid": "pay-committed", "data-committed": String(d.committed) }, t(d.committed ? "payment.committed" : order.side === "buy" ? "buyads.pay_details_buy_ad" : "payment.not_committed")),
       order.status === "OPEN" ? proofForm() : null,
     );
   }

@@ -30,6 +30,8 @@ export function renderSummary() {
     ["order.total", el("strong", { "data-testid": "fiat-total" }, formatFiat(order.fiat_total_minor, order.fiat))],
     // The desk's fee, before the trade: what the buyer will get out of the amount.
     ...(["OPEN", "PAID", "DISPUTED"].includes(order.status) ? [["numbers.order_net", netOf(order, token)]] : []),
+    // Who posted the ad: either way the buyer pays the seller and the seller releases.
+    ["buyads.order_side", el("span", { "data-testid": "order-side", "data-side": order.side }, t(`buyads.order_side_${order.side}`))],
     ["order.seller", party(order.seller, "seller")],
     ["order.buyer", party(order.buyer, "buyer")],
     ["order.opened", formatTime(order.opened_at)],

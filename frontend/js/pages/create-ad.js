@@ -1,5 +1,8 @@
-// Create ad, in two steps the user can see: 1 approve the escrow for the amount,
-// 2 create the ad (the escrow pulls the tokens in). Amounts are typed in token units.
+// Create ad. A sell ad in two steps the user can see: 1 approve the escrow for the amount,
+// 2 create the ad (the escrow pulls the tokens in). A buy ad in one: create_buy_ad pulls
+// nothing (the seller's tokens are locked when a seller fills it), so there is no approval
+// and no permit, and its terms hash is the plain terms text's (it commits to no payment
+// details: the buyer pays the seller's). Amounts are typed in token units.
 
 import { api } from "../api.js";
 import { escrowContract, fiatBytes3, findEvent, termsHash, tokenContract, tokenInfo } from "../chain.js";
@@ -21,6 +24,30 @@ const parsedViews = [];
 const form = () => document.getElementById("ad-form");
 /** @type {(id: string) => any} */
 const $ = (id) => document.getElementById(id);
+
+/** @returns {"sell" | "buy"} the side of the ad being written */
+function side() {
+  return form().elements.side.value === "buy" ? "buy" : "sell";
+}
+
+/** Point `node` at i18n `key` (kept across a language switch by applyI18n). */
+function setKey(node, key) {
+  node.dataset.i18n = key;
+  node.textContent = t(key);
+}
+
+/** The words and steps that differ between a sell ad and a buy ad. */
+function renderSide() {
+  const buy = side() === "buy";
+  setKey($("create-intro"), buy ? "buyads.create_intro" : "create.intro");
+  setKey($("amount-label"), buy ? "buyads.create_amount" : "create.amount");
+  setKey($("window-label"), buy ? "buyads.create_window" : "create.window");
+  setKey($("methods-label"), buy ? "buyads.create_methods" : "create.methods");
+  setKey($("terms-label"), buy ? "buyads.create_terms" : "create.terms");
+  setKey($("step2-note"), buy ? "buyads.create_step2_note" : "create.step2_note");
+  $("step-approve").classList.toggle("hidden", buy);
+  $("create-step-num").textContent = buy ? "1" : "2";
+}
 
 function selectedToken() {
   return tokenInfo(ctx.deployment, form().elements.token.value);
@@ -60,10 +87,11 @@ function readForm() {
   let methods = 0n;
   for (const input of form().querySelectorAll("input[name=method]:checked")) methods |= 1n << BigInt(input.value);
   if (methods === 0n) throw new Error(t("error.no_method"));
-  if (state.balance !== null && amount > state.balance) {
+  // A buy ad holds no tokens: what it wants is not bounded by the wallet's balance.
+  if (side() === "sell" && state.balance !== null && amount > state.balance) {
     throw new Error(t("error.above_balance", { balance: formatToken(state.balance, token) }));
   }
-  return { token, amount, fiat, price, min, max, window: BigInt(f.window.value), methods, terms: null, termsText: f.terms.value.trim() };
+  return { side: side(), token, amount, fiat, price, min, max, window: BigInt(f.window.value), methods, terms: null, termsText: f.terms.value.trim() };
 }
 
 function formFiat() {
@@ -103,7 +131,9 @@ function renderFee(values) {
   const token = selectedToken();
   const amount = values?.amount ?? 100n * 10n ** BigInt(token.decimals);
   const net = amount - (amount * BigInt(bps)) / 10_000n;
-  box.textContent = t("numbers.ad_fee", { amount: formatToken(amount, token), net: formatToken(net, token), rate: `${bps / 100}%` });
+  // On a buy ad the maker is the buyer: the fee comes out of what they receive.
+  const key = side() === "buy" ? "buyads.ad_fee" : "numbers.ad_fee";
+  box.textContent = t(key, { amount: formatToken(amount, token), net: formatToken(net, token), rate: `${bps / 100}%` });
 }
 
 async function refreshBalances() {
@@ -134,6 +164,8 @@ async function refreshBalances() {
 function render() {
   const token = selectedToken();
   const balanceBox = $("balance");
+  const buy = side() === "buy";
+  balanceBox.classList.toggle("hidden", buy);
   if (!wallet.address) balanceBox.textContent = t("create.connect_for_balance");
   else if (state.balance === null) balanceBox.textContent = "";
   else {
@@ -153,7 +185,8 @@ function render() {
   }
   for (const paint of parsedViews) paint();
   renderFee(values);
-  const approved = values && state.allowance !== null && state.allowance >= values.amount;
+  // A buy ad pulls nothing: no approval to wait for.
+  const approved = values && (buy || (state.allowance !== null && state.allowance >= values.amount));
   $("step-approve").classList.toggle("step-done", Boolean(approved));
   $("approve-note").textContent = values
     ? approved
@@ -163,7 +196,7 @@ function render() {
   $("approve").disabled = state.busy || !values || approved;
   $("create").disabled = state.busy || !values || !approved;
   const local = LOCAL_CHAINS.includes(ctx.deployment?.chain_id) && ctx.deployment?.token_abi?.some((f) => f.name === "faucet");
-  $("faucet-card").classList.toggle("hidden", !local);
+  $("faucet-card").classList.toggle("hidden", !local || buy);
 }
 
 async function approve() {
@@ -206,10 +239,26 @@ async function create() {
   }
   state.busy = true;
   render();
-  const receipt = await new TxBox($("create-tx")).run(t("tx.create_ad"), async () => {
+  const label = values.side === "buy" ? t("buyads.tx_create") : t("tx.create_ad");
+  const receipt = await new TxBox($("create-tx")).run(label, async () => {
     const signer = await getSigner(ctx.deployment);
+    const escrow = await escrowContract(ctx.deployment, signer);
+    if (values.side === "buy") {
+      // The buyer's terms text, hashed: nothing to commit to, the buyer pays the seller's details.
+      return escrow.create_buy_ad(
+        values.token.address,
+        values.amount,
+        values.price,
+        fiatBytes3(values.fiat),
+        values.min,
+        values.max,
+        values.window,
+        values.methods,
+        await termsHash(values.termsText),
+      );
+    }
     values.terms = await committedTerms(values);
-    return (await escrowContract(ctx.deployment, signer)).create_ad(
+    return escrow.create_ad(
       values.token.address,
       values.amount,
       values.price,
@@ -229,12 +278,23 @@ async function create() {
       el(
         "div",
         { class: "tx tx-done", "data-testid": "ad-created", "data-ad-id": adId },
-        el("div", {}, el("strong", {}, t("create.created", { id: adId })), " ", el("a", { href: "my-ads.html" }, t("nav.my_ads")), " · ", el("a", { href: "index.html" }, t("nav.market"))),
+        el(
+          "div",
+          {},
+          el("strong", {}, t(values.side === "buy" ? "buyads.created" : "create.created", { id: adId })),
+          " ",
+          el("a", { href: "my-ads.html" }, t("nav.my_ads")),
+          " · ",
+          el("a", { href: values.side === "buy" ? "index.html?side=buy" : "index.html" }, t("nav.market")),
+        ),
         el("button", { class: "btn btn-small", type: "button", "data-testid": "post-another", onclick: postAnother }, t("numbers.another")),
       ),
     );
-    // The ad is live: the form must not offer the same approval and ad again.
+    // The ad is live: the form must not offer the same approval and ad again. It stays on
+    // the side just posted (reset() would put it back to "sell").
     form().reset();
+    form().elements.side.value = values.side;
+    renderSide();
     form().dataset.touched = "0";
   }
   await refreshBalances();
@@ -282,13 +342,17 @@ async function main() {
   tokenSelect.replaceChildren(...(ctx.deployment?.tokens || []).map((tk) => el("option", { value: tk.address }, `${tk.symbol} · ${tk.name}`)));
   renderMethods();
   mountParsedViews();
+  if (new URLSearchParams(location.search).get("side") === "buy") form().elements.side.value = "buy";
+  renderSide();
+  for (const radio of form().querySelectorAll("input[name=side]")) radio.addEventListener("change", () => (renderSide(), render()));
   $("balance").before(el("p", { id: "ad-fee", class: "hint", "data-testid": "ad-fee" }));
   // Offer only the payment windows the contract accepts (it bounds them).
   const windows = [...form().elements.window.options];
   const allowed = new Set(allowedWindows(windows.map((option) => Number(option.value))));
   for (const option of windows) if (!allowed.has(Number(option.value))) option.remove();
-  form().addEventListener("input", () => {
-    form().dataset.touched = "1";
+  form().addEventListener("input", (event) => {
+    // Choosing the side is not starting on the fields: no complaint about empty ones yet.
+    if (/** @type {HTMLInputElement} */ (event.target).name !== "side") form().dataset.touched = "1";
     render();
   });
   tokenSelect.addEventListener("change", refreshBalances);

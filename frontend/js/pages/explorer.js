@@ -86,6 +86,11 @@ function statusText(key, v) {
   return String(v);
 }
 
+/** An ad's (or its order's) side in words: "Sell ad" / "Buy ad". */
+function sideText(side) {
+  return t(side === "buy" ? "buyads.side_buy_ad" : "buyads.side_sell_ad");
+}
+
 /** One scalar in its unit, or null when it is not a number of a known kind. */
 function formatted(key, v, context) {
   const numeric = typeof v === "number" || (typeof v === "string" && /^\d+$/.test(v));
@@ -97,6 +102,7 @@ function formatted(key, v, context) {
   if (key === "payment_window") return formatDuration(Number(v));
   if (key === "payment_methods") return methodNames(v).join(", ");
   if (key === "buyer_bps") return `${Number(v) / 100}%`;
+  if (key === "side") return sideText(Number(v) === 2 ? "buy" : "sell"); // AdCreated's SIDE_SELL = 1, SIDE_BUY = 2
   if (key === "gas_used" || key === "tx_count" || key === "nonce") return integer(v);
   return null;
 }
@@ -150,6 +156,7 @@ function value(v, key, context) {
     return v.length ? el("div", {}, v.map((h) => el("div", {}, el("a", { class: "mono", href: `explorer.html?q=${h}` }, h)))) : el("span", { class: "muted" }, t("explorer.none"));
   }
   if (typeof v === "boolean") return t(v ? "explorer.yes" : "explorer.no");
+  if (key === "side" && (v === "sell" || v === "buy")) return el("span", { "data-field": key }, sideText(v));
   if (key === "status" || key === "cancel_reason") return el("span", { class: `badge badge-${v}`, "data-testid": `explorer-${key}` }, statusText(key, v));
   if (key === "token" && typeof v === "string" && ADDRESS.test(v)) {
     const info = tokenInfo(ctx.deployment, v);

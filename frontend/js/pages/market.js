@@ -1,8 +1,11 @@
-// Market: ads on sale with filters and sort, each with its seller's record; "Buy"
-// opens an order for the amount entered, guarded at the price shown.
+// Market: both books with filters and sort, each ad with its maker's record. The "Buy"
+// tab lists sell ads ("Buy" opens an order for the amount entered, guarded at the price
+// shown); the "Sell" tab lists buy ads, highest price first ("Sell" locks the seller's
+// tokens in an order on the ad, guarded at the price shown: open_sell_order).
 
 import { api } from "../api.js";
-import { escrowContract, findEvent, tokenInfo } from "../chain.js";
+import { describeError, escrowContract, findEvent, tokenContract, tokenInfo } from "../chain.js";
+import { confirmAction } from "../confirm.js";
 import {
   PAYMENT_METHODS,
   fiatTotal,
@@ -34,9 +37,13 @@ const state = {
   loading: true,
   error: null,
   filterError: null,
-  openAd: null, // id of the ad whose buy panel is open
+  openAd: null, // id of the ad whose buy (or sell) panel is open
   buyAmount: "",
+  /** @type {"sell" | "buy"} the book shown: sell ads (the "Buy" tab) or buy ads (the "Sell" tab) */
+  side: new URLSearchParams(location.search).get("side") === "buy" ? "buy" : "sell",
 };
+// Each book's natural order: a buyer wants the cheapest sell ad, a seller the best-paying buy ad.
+const DEFAULT_SORT = { sell: "price", buy: "-price" };
 let requestSeq = 0;
 let loadedKey = null;
 const DEFAULT_QUERY = { sort: /** @type {"price"} */ ("price") };
@@ -67,7 +74,9 @@ function fillFilterOptions() {
 function readFilters() {
   const data = new FormData(form());
   /** @type {import("../../../types/api").QueryOf<"/ads">} */
-  const query = { sort: /** @type {any} */ (data.get("sort")) || "price" };
+  const query = { sort: /** @type {any} */ (data.get("sort")) || DEFAULT_SORT[state.side] };
+  // The sell book is the API's default: its query (and the early first page) stays as it was.
+  if (state.side === "buy") query.side = "buy";
   const token = data.get("token");
   if (token) query.token = String(token);
   const fiat = String(data.get("fiat") || "").trim().toUpperCase();
@@ -133,9 +142,10 @@ async function load({ append = false, force = false } = {}) {
 }
 
 function sellerLine(ad) {
-  const stats = ad.seller_stats || {};
+  const stats = ad.maker_stats || {};
+  const buyAd = ad.side === "buy";
   const parts = [];
-  if (!stats.completed_trades && !stats.ended_trades) parts.push(t("seller.new"));
+  if (!stats.completed_trades && !stats.ended_trades) parts.push(t(buyAd ? "buyads.new_buyer" : "seller.new"));
   else {
     // "1 trade", "2 trades": the language's plural rules pick the key (Chinese has one form).
     const form = new Intl.PluralRules(currentLang()).select(stats.completed_trades);
@@ -150,7 +160,7 @@ function sellerLine(ad) {
   return el(
     "div",
     { class: "seller-line", "data-testid": "seller-stats" },
-    t("seller.label"), " ", el("a", { href: `trader.html?address=${ad.seller}`, class: "mono", "data-testid": "seller-link" }, shortAddress(ad.seller)), " · ", parts.join(" · "),
+    t(buyAd ? "buyads.buyer_label" : "seller.label"), " ", el("a", { href: `trader.html?address=${ad.maker}`, class: "mono", "data-testid": "seller-link" }, shortAddress(ad.maker)), " · ", parts.join(" · "),
     " · ", feedbackCounts(stats.feedback),
   );
 }
@@ -239,9 +249,146 @@ function buyPanel(ad, token) {
   );
 }
 
+/**
+ * "Sell" on a buy ad: the seller's tokens go into the escrow now, in an order on the ad
+ * (open_sell_order, after an approval when the allowance is short), guarded at the price
+ * shown: the escrow refuses the order if the buyer lowered it meanwhile.
+ */
+function sellPanel(ad, token) {
+  const txArea = el("div");
+  const box = new TxBox(txArea);
+  const total = el("div", { class: "small", "data-testid": "sell-total" });
+  const receive = el("div", { class: "small muted", "data-testid": "sell-receive" });
+  const feeBps = rules()?.fee_bps;
+  const fieldError = el("div", { class: "field-error", role: "alert", "data-testid": "sell-error" });
+  const input = el("input", {
+    inputmode: "decimal",
+    "data-testid": "sell-amount",
+    value: state.buyAmount,
+    placeholder: t("buy.amount_placeholder", { min: formatToken(ad.min_amount, token), max: formatToken(ad.max_amount, token) }),
+    "aria-label": t("buy.amount"),
+  });
+  const parsed = el("output", { class: "parsed", "data-testid": "sell-parsed", "aria-live": "polite" });
+  const readAmount = (text) => {
+    const amount = parseAmount(text, token.decimals);
+    if (amount === 0n) throw new Error(t("error.zero_amount"));
+    if (amount < BigInt(ad.min_amount)) throw new Error(t("numbers.buy_below_min", { min: formatToken(ad.min_amount, token) }));
+    if (amount > BigInt(ad.max_amount)) throw new Error(t("numbers.buy_above_max", { max: formatToken(ad.max_amount, token) }));
+    if (amount > BigInt(ad.available)) throw new Error(t("buyads.above_wanted", { wanted: formatToken(ad.available, token) }));
+    return amount;
+  };
+  const updateTotal = () => {
+    state.buyAmount = input.value;
+    fieldError.textContent = "";
+    try {
+      const amount = readAmount(input.value);
+      total.textContent = t("buyads.you_receive_fiat", { total: formatFiat(fiatTotal(amount, ad.price, token.decimals), ad.fiat) });
+      // The escrow keeps its fee out of the tokens the buyer gets (the rate now, fixed at opening).
+      const fee = feeBps ? (amount * BigInt(feeBps)) / 10_000n : 0n;
+      receive.textContent = fee ? t("buyads.buyer_receives", { amount: formatToken(amount - fee, token), rate: `${feeBps / 100}%` }) : "";
+    } catch {
+      total.textContent = "";
+      receive.textContent = "";
+    }
+  };
+  input.addEventListener("input", updateTotal);
+  attachParsed(input, parsed, readAmount, (v) => formatToken(v, token));
+  updateTotal();
+  const sellButton = el("button", { class: "btn btn-sell", type: "button", "data-testid": "open-sell-order" }, t("buyads.open_sell_order"));
+  sellButton.addEventListener("click", async () => {
+    let amount;
+    try {
+      amount = readAmount(input.value);
+    } catch (err) {
+      fieldError.textContent = err.message;
+      return;
+    }
+    sellButton.disabled = true;
+    try {
+      await sell(ad, token, amount, box, txArea, fieldError);
+    } finally {
+      sellButton.disabled = false;
+    }
+  });
+  return el(
+    "div",
+    { class: "buy-panel", "data-testid": "sell-panel" },
+    el("label", { class: "field" }, el("span", {}, t("buyads.amount_label", { symbol: token.symbol })), input, parsed),
+    fieldError,
+    total,
+    receive,
+    el("div", { class: "hint" }, t("buyads.lock_note", { symbol: token.symbol })),
+    el("div", { class: "hint" }, t("buyads.price_guard", { price: formatFiat(ad.price, ad.fiat) })),
+    el(
+      "div",
+      { class: "row" },
+      sellButton,
+      el("button", { class: "btn btn-ghost", type: "button", onclick: () => { state.openAd = null; render(); } }, t("action.cancel")),
+    ),
+    txArea,
+  );
+}
+
+async function sell(ad, token, amount, box, txArea, fieldError) {
+  const blocked = (await frozenBlock()) ?? (await kycBlock(wallet.address));
+  if (blocked) {
+    txArea.replaceChildren(blocked);
+    return;
+  }
+  let signer;
+  try {
+    signer = await getSigner(ctx.deployment);
+  } catch (err) {
+    const { message, reason } = describeError(err);
+    box.show("failed", t("tx.open_order"), { detail: message, reason });
+    return;
+  }
+  // The seller's balance and allowance, read before the confirmation: a short balance is
+  // said in words here, and the dialog says whether an approval comes first.
+  const tokenWithSigner = await tokenContract(ctx.deployment, token.address, signer);
+  let balance;
+  let allowance;
+  try {
+    [balance, allowance] = await Promise.all([
+      tokenWithSigner.balanceOf(wallet.address),
+      tokenWithSigner.allowance(wallet.address, ctx.deployment.contracts.OtcEscrow),
+    ]);
+  } catch (err) {
+    const { message, reason } = describeError(err);
+    box.show("failed", t("tx.open_order"), { detail: message, reason });
+    return;
+  }
+  if (amount > balance) {
+    fieldError.textContent = t("error.above_balance", { balance: formatToken(balance, token) });
+    return;
+  }
+  const needsApproval = allowance < amount;
+  const words = {
+    amount: formatToken(amount, token),
+    total: formatFiat(fiatTotal(amount, ad.price, token.decimals), ad.fiat),
+    buyer: shortAddress(ad.maker),
+    window: formatDuration(ad.payment_window),
+  };
+  const ok = await confirmAction({
+    title: t("buyads.confirm_title", words),
+    body: [t("buyads.confirm_body", words), t("buyads.confirm_release", words), needsApproval ? t("buyads.confirm_approval", words) : null],
+    ok: t("buyads.confirm_ok", words),
+  });
+  if (!ok) return;
+  if (needsApproval) {
+    const approved = await box.run(t("tx.approve", { symbol: token.symbol }), () => tokenWithSigner.approve(ctx.deployment.contracts.OtcEscrow, amount));
+    if (!approved) return;
+  }
+  // min_price = the price shown: the escrow refuses the order if the buyer lowered it meanwhile.
+  const receipt = await box.run(t("tx.open_order"), async () => (await escrowContract(ctx.deployment, signer)).open_sell_order(ad.id, amount, ad.price));
+  const opened = await findEvent(ctx.deployment, receipt, "OrderOpened");
+  if (opened) location.href = `order.html?id=${opened.args.order_id}`;
+}
+
 function adCard(ad) {
   const token = tokenInfo(ctx.deployment, ad.token);
-  const mine = sameAddress(ad.seller, wallet.address);
+  const mine = sameAddress(ad.maker, wallet.address);
+  const buyAd = ad.side === "buy";
   return el(
     "article",
     { class: "card ad-card", "data-testid": "ad-card", "data-ad-id": ad.id },
@@ -251,18 +398,22 @@ function adCard(ad) {
       el("div", {}, el("div", { class: "ad-price", "data-testid": "ad-price" }, formatFiat(ad.price, ad.fiat)), el("div", { class: "small muted" }, t("ad.per_token", { symbol: token.symbol }))),
       mine
         ? el("span", { class: "badge" }, t("ad.yours"))
-        : el("button", { class: "btn btn-primary", type: "button", "data-testid": "buy", onclick: () => { state.openAd = state.openAd === ad.id ? null : ad.id; state.buyAmount = ""; render(); } }, t("ad.buy", { symbol: token.symbol })),
+        : el(
+            "button",
+            { class: `btn ${buyAd ? "btn-sell" : "btn-primary"}`, type: "button", "data-testid": buyAd ? "sell" : "buy", onclick: () => { state.openAd = state.openAd === ad.id ? null : ad.id; state.buyAmount = ""; render(); } },
+            t(buyAd ? "buyads.sell" : "ad.buy", { symbol: token.symbol }),
+          ),
     ),
     el(
       "dl",
       { class: "kv" },
-      el("dt", {}, t("ad.available")), el("dd", { "data-testid": "ad-available" }, formatToken(ad.available, token)),
+      el("dt", {}, t(buyAd ? "buyads.wanted" : "ad.available")), el("dd", { "data-testid": "ad-available" }, formatToken(ad.available, token)),
       el("dt", {}, t("ad.limits")), el("dd", {}, `${formatToken(ad.min_amount, token)} – ${formatToken(ad.max_amount, token)}`),
       el("dt", {}, t("ad.methods")), el("dd", {}, methodNames(ad.payment_methods).map((name) => el("span", { class: "chip" }, name))),
       el("dt", {}, t("ad.window")), el("dd", {}, formatDuration(ad.payment_window)),
     ),
     sellerLine(ad),
-    state.openAd === ad.id && !mine ? buyPanel(ad, token) : null,
+    state.openAd === ad.id && !mine ? (buyAd ? sellPanel(ad, token) : buyPanel(ad, token)) : null,
   );
 }
 
@@ -293,6 +444,43 @@ function welcome() {
   );
 }
 
+/** The switch, the amount filter's label and the sort follow the book shown. */
+function renderSide() {
+  for (const button of document.querySelectorAll(".side-btn")) {
+    button.setAttribute("aria-pressed", String(/** @type {HTMLElement} */ (button).dataset.side === state.side));
+  }
+  const label = document.getElementById("filter-amount-label");
+  label.dataset.i18n = state.side === "buy" ? "buyads.filter_amount" : "filter.amount";
+  label.textContent = t(label.dataset.i18n);
+}
+
+function switchSide(side) {
+  if (side === state.side) return;
+  const sort = form().elements.sort;
+  // A sort the user chose stays; the other book's natural one gives way to this one's.
+  if (sort.value === DEFAULT_SORT[state.side]) sort.value = DEFAULT_SORT[side];
+  state.side = side;
+  state.openAd = null;
+  state.items = [];
+  const url = new URL(location.href);
+  if (side === "buy") url.searchParams.set("side", "buy");
+  else url.searchParams.delete("side");
+  history.replaceState(null, "", url);
+  renderSide();
+  load({ force: true });
+}
+
+/** The buy book empty: nobody wants to buy yet, and anyone may be the first. */
+function noBuyAds() {
+  return el(
+    "div",
+    { class: "state state-empty", "data-testid": "empty" },
+    t("buyads.empty"),
+    " ",
+    el("a", { href: "create-ad.html?side=buy", "data-testid": "post-buy-ad" }, t("buyads.post_buy_ad")),
+  );
+}
+
 function renderFilterToggle() {
   const toggle = document.getElementById("filters-toggle");
   const n = activeFilters();
@@ -320,7 +508,7 @@ function render() {
     return;
   }
   if (state.items.length === 0) {
-    list.replaceChildren(filtered() ? emptyState("market.empty") : welcome());
+    list.replaceChildren(filtered() ? emptyState("market.empty") : state.side === "buy" ? noBuyAds() : welcome());
     return;
   }
   count.textContent = t("market.count", { shown: state.items.length, total: state.total });
@@ -333,7 +521,12 @@ async function main() {
   fillFilterOptions();
   // Filters can come in the URL (links from elsewhere), e.g. ?fiat=USD&sort=-available
   const params = new URLSearchParams(location.search);
+  if (!params.has("sort")) form().elements.sort.value = DEFAULT_SORT[state.side];
   for (const [key, value] of params) if (form().elements[key]) form().elements[key].value = value;
+  renderSide();
+  for (const button of document.querySelectorAll(".side-btn")) {
+    button.addEventListener("click", () => switchSide(/** @type {"sell" | "buy"} */ (/** @type {HTMLElement} */ (button).dataset.side)));
+  }
   let debounce;
   form().addEventListener("input", () => {
     clearTimeout(debounce);
@@ -343,7 +536,12 @@ async function main() {
     clearTimeout(debounce);
     load();
   });
-  form().addEventListener("reset", () => setTimeout(() => load(), 0));
+  form().addEventListener("reset", () =>
+    setTimeout(() => {
+      form().elements.sort.value = DEFAULT_SORT[state.side];
+      load();
+    }, 0),
+  );
   form().addEventListener("submit", (event) => {
     event.preventDefault();
     load();
@@ -356,6 +554,7 @@ async function main() {
   });
   window.addEventListener("sentinel:lang", () => {
     fillFilterOptions();
+    renderSide();
     render();
   });
   onWalletChange(render);

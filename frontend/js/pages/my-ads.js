@@ -1,6 +1,7 @@
-// My ads: the seller's ads with what is available and locked, and the seller's
-// actions on them: edit price / limits / window / methods, pause / resume, top up,
-// withdraw, close.
+// My ads: the maker's ads on both sides with what is available (wanted) and locked, and
+// the maker's actions on them: edit price / limits / window / methods, pause / resume, top
+// up, withdraw, close. On a buy ad "top up" and "withdraw" raise and lower the amount
+// wanted: the escrow holds no tokens for it, so nothing is approved, pulled or sent.
 
 import { api } from "../api.js";
 import { describeError, escrowContract, tokenContract, tokenInfo } from "../chain.js";
@@ -48,7 +49,7 @@ async function load() {
   render();
   try {
     const page = await api("/ads", {
-      query: { seller: wallet.address, include_inactive: true, sort: "newest", limit: 100 },
+      query: { maker: wallet.address, side: "any", include_inactive: true, sort: "newest", limit: 100 },
       auth: false,
     });
     state.ads = page.items;
@@ -161,9 +162,15 @@ function editPanel(ad, token, box) {
   );
 }
 
+/** The i18n key for `key` on `ad`'s side: a buy ad's own wording where it differs. */
+function sideKey(ad, key) {
+  return ad.side === "buy" ? key.replace(/^myads\./, "buyads.myads_") : key;
+}
+
 function amountPanel(ad, token, box, kind) {
+  const buyAd = ad.side === "buy";
   const error = el("div", { class: "field-error", role: "alert", "data-testid": `${kind}-error` });
-  const input = el("input", { inputmode: "decimal", "data-testid": `${kind}-amount`, "aria-label": t(`myads.${kind}_amount`, { symbol: token.symbol }) });
+  const input = el("input", { inputmode: "decimal", "data-testid": `${kind}-amount`, "aria-label": t(sideKey(ad, `myads.${kind}_amount`), { symbol: token.symbol }) });
   const submit = async () => {
     // A message from an earlier try must not stand next to this one's outcome.
     error.textContent = "";
@@ -174,14 +181,23 @@ function amountPanel(ad, token, box, kind) {
       if (amount === 0n) throw new Error(t("error.zero_amount"));
       // Say it in words before the wallet opens: only the unlocked part can come back.
       if (kind === "withdraw" && amount > BigInt(current.available)) {
-        throw new Error(t("myads.withdraw_above_available", { amount: formatToken(current.available, token) }));
+        throw new Error(t(sideKey(ad, "myads.withdraw_above_available"), { amount: formatToken(current.available, token) }));
       }
+      // The escrow keeps available + locked within its amount bound (a buy ad's wanted amount
+      // is bounded by no token supply): refused here rather than by a revert.
+      const room = LIMITS.amount - BigInt(current.available) - BigInt(current.locked);
+      if (kind === "top_up" && amount > room) throw new Error(t("numbers.too_large", { max: formatToken(room, token) }));
     } catch (err) {
       error.textContent = err.message;
       return;
     }
     if (kind === "withdraw") {
-      await act(ad.id, box, t("tx.withdraw", { id: ad.id }), (escrow) => escrow.withdraw(ad.id, amount));
+      await act(ad.id, box, t(buyAd ? "buyads.tx_lower" : "tx.withdraw", { id: ad.id }), (escrow) => escrow.withdraw(ad.id, amount));
+      return;
+    }
+    // A buy ad wants more: the escrow pulls nothing, so there is nothing to approve.
+    if (buyAd) {
+      await act(ad.id, box, t("buyads.tx_raise", { id: ad.id }), (escrow) => escrow.top_up(ad.id, amount));
       return;
     }
     // Top up pulls tokens like create_ad does: approve first when the allowance is short.
@@ -206,12 +222,12 @@ function amountPanel(ad, token, box, kind) {
   return el(
     "div",
     { class: "buy-panel", "data-testid": `${kind}-panel` },
-    el("label", { class: "field" }, el("span", {}, t(`myads.${kind}_amount`, { symbol: token.symbol })), input, parsedView(input, (text) => parseAmount(text, token.decimals), (v) => formatToken(v, token))),
+    el("label", { class: "field" }, el("span", {}, t(sideKey(ad, `myads.${kind}_amount`), { symbol: token.symbol })), input, parsedView(input, (text) => parseAmount(text, token.decimals), (v) => formatToken(v, token))),
     kind === "withdraw"
-      ? el("button", { class: "btn btn-small btn-ghost", type: "button", "data-testid": "withdraw-max", onclick: () => { input.value = amountInput(latest(ad).available, token.decimals); input.dispatchEvent(new Event("input")); } }, t("myads.max"))
-      : el("div", { class: "hint" }, t("myads.top_up_hint")),
+      ? el("button", { class: "btn btn-small btn-ghost", type: "button", "data-testid": "withdraw-max", onclick: () => { input.value = amountInput(latest(ad).available, token.decimals); input.dispatchEvent(new Event("input")); } }, t(sideKey(ad, "myads.max")))
+      : el("div", { class: "hint" }, t(sideKey(ad, "myads.top_up_hint"))),
     error,
-    el("div", { class: "row" }, el("button", { class: "btn btn-primary", type: "button", "data-testid": `${kind}-submit`, onclick: submit }, t(`myads.${kind}`))),
+    el("div", { class: "row" }, el("button", { class: "btn btn-primary", type: "button", "data-testid": `${kind}-submit`, onclick: submit }, t(sideKey(ad, `myads.${kind}`)))),
   );
 }
 
@@ -219,8 +235,8 @@ function closePanel(ad, token, box) {
   return el(
     "div",
     { class: "buy-panel", "data-testid": "close-panel" },
-    el("div", {}, t("myads.close_confirm", { amount: formatToken(ad.available, token) })),
-    BigInt(ad.locked) > 0n ? el("div", { class: "hint" }, t("myads.close_locked", { amount: formatToken(ad.locked, token) })) : null,
+    el("div", {}, t(sideKey(ad, "myads.close_confirm"), { amount: formatToken(ad.available, token) })),
+    BigInt(ad.locked) > 0n ? el("div", { class: "hint" }, t(sideKey(ad, "myads.close_locked"), { amount: formatToken(ad.locked, token) })) : null,
     el(
       "div",
       { class: "row" },
@@ -253,8 +269,8 @@ function renderActions(id) {
           status === "active"
             ? button("pause", "myads.pause", () => act(ad.id, card.box, t("tx.pause_ad", { id: ad.id }), (e) => e.pause_ad(ad.id)))
             : button("resume", "myads.resume", () => act(ad.id, card.box, t("tx.resume_ad", { id: ad.id }), (e) => e.resume_ad(ad.id))),
-          button("top-up", "myads.top_up", toggle("top_up")),
-          button("withdraw", "myads.withdraw", toggle("withdraw")),
+          button("top-up", sideKey(ad, "myads.top_up"), toggle("top_up")),
+          button("withdraw", sideKey(ad, "myads.withdraw"), toggle("withdraw")),
           button("close", "myads.close", toggle("close"), "btn-danger"),
         ]),
   );
@@ -302,18 +318,23 @@ function adCard(ad) {
   cards.set(ad.id, { actions, panel, panelName, txArea, box });
   const node = el(
     "article",
-    { class: "card", "data-testid": "my-ad", "data-ad-id": ad.id, "data-status": status },
+    { class: "card", "data-testid": "my-ad", "data-ad-id": ad.id, "data-status": status, "data-side": ad.side },
     el(
       "div",
       { class: "spread" },
-      el("h2", {}, t("myads.ad_title", { id: ad.id, symbol: token.symbol })),
-      el("span", { class: `badge badge-${status}`, "data-testid": "ad-status" }, t(`adstatus.${status}`)),
+      el("h2", {}, t(ad.side === "buy" ? "buyads.myads_title" : "myads.ad_title", { id: ad.id, symbol: token.symbol })),
+      el(
+        "span",
+        { class: "row" },
+        el("span", { class: `badge badge-side-${ad.side}`, "data-testid": "ad-side" }, t(`buyads.side_badge_${ad.side}`)),
+        el("span", { class: `badge badge-${status}`, "data-testid": "ad-status" }, t(`adstatus.${status}`)),
+      ),
     ),
     el(
       "dl",
       { class: "kv" },
       el("dt", {}, t("ad.price")), el("dd", { "data-testid": "my-ad-price" }, formatFiat(ad.price, ad.fiat)),
-      el("dt", {}, t("ad.available")), el("dd", { "data-testid": "my-ad-available" }, formatToken(ad.available, token)),
+      el("dt", {}, t(ad.side === "buy" ? "buyads.wanted" : "ad.available")), el("dd", { "data-testid": "my-ad-available" }, formatToken(ad.available, token)),
       el("dt", {}, t("ad.locked")), el("dd", { "data-testid": "my-ad-locked" }, formatToken(ad.locked, token)),
       el("dt", {}, t("ad.limits")), el("dd", { "data-testid": "my-ad-limits" }, `${formatToken(ad.min_amount, token)} – ${formatToken(ad.max_amount, token)}`),
       el("dt", {}, t("ad.window")), el("dd", {}, formatDuration(ad.payment_window)),
