@@ -293,6 +293,9 @@ def test_buy_ad__the_buyer_hears_a_seller_filled_the_ad_and_the_seller_is_not_to
     assert opened["body"] == text["todos.notify.OrderOpened"].replace("{id}", str(order_id))
     # The buyer owes the payment now: the header counts it.
     expect(pages["buyer"].get_by_test_id("todos-count")).to_have_text("1")
+    # My orders says which side of the book the order came from.
+    row = pages["buyer"].locator(f'[data-testid="order-row"][data-order-id="{order_id}"]')
+    expect(row.get_by_test_id("order-side")).to_have_text(text["buyads.side_buy_ad"])
 
     escrow.mark_paid(order_id, b"\x0a" * 32, sender=buyer)
     wait_for_notification(pages["seller"], f"sentinel-order-{order_id}-OrderPaid")

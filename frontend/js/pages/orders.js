@@ -68,7 +68,15 @@ function orderCard(order) {
       " · ",
       formatFiat(fiatTotal(order.amount, order.price, token.decimals), order.fiat),
     ),
-    el("div", { class: "small muted" }, t("orders.with", { who: shortAddress(counterparty) }), " · ", formatTime(order.opened_at)),
+    el(
+      "div",
+      { class: "small muted" },
+      t("orders.with", { who: shortAddress(counterparty) }),
+      " · ",
+      el("span", { "data-testid": "order-side" }, t(order.side === "buy" ? "buyads.side_buy_ad" : "buyads.side_sell_ad")),
+      " · ",
+      formatTime(order.opened_at),
+    ),
   );
 }
 
