@@ -165,28 +165,30 @@ function sellerLine(ad) {
   );
 }
 
-function buyPanel(ad, token) {
-  const txArea = el("div");
-  const box = new TxBox(txArea);
-  const total = el("div", { class: "small", "data-testid": "buy-total" });
-  const receive = el("div", { class: "small muted", "data-testid": "buy-receive" });
+/**
+ * The amount box of the buy and sell panels: parsed as the user's locale writes numbers,
+ * checked against the ad's limits and what is left on it, with the fiat total and what
+ * the buyer receives after the desk's fee (the rate now, fixed for the order at opening).
+ */
+function amountEntry(ad, token, { prefix, aboveAvailable, totalKey, receiveKey }) {
+  const total = el("div", { class: "small", "data-testid": `${prefix}-total` });
+  const receive = el("div", { class: "small muted", "data-testid": `${prefix}-receive` });
   const feeBps = rules()?.fee_bps;
-  const fieldError = el("div", { class: "field-error", role: "alert", "data-testid": "buy-error" });
+  const fieldError = el("div", { class: "field-error", role: "alert", "data-testid": `${prefix}-error` });
   const input = el("input", {
     inputmode: "decimal",
-    "data-testid": "buy-amount",
+    "data-testid": `${prefix}-amount`,
     value: state.buyAmount,
     placeholder: t("buy.amount_placeholder", { min: formatToken(ad.min_amount, token), max: formatToken(ad.max_amount, token) }),
     "aria-label": t("buy.amount"),
   });
-  const parsed = el("output", { class: "parsed", "data-testid": "buy-parsed", "aria-live": "polite" });
-  // The amount as the escrow will get it, within the ad's limits and what is left on it.
+  const parsed = el("output", { class: "parsed", "data-testid": `${prefix}-parsed`, "aria-live": "polite" });
   const readAmount = (text) => {
     const amount = parseAmount(text, token.decimals);
     if (amount === 0n) throw new Error(t("error.zero_amount"));
     if (amount < BigInt(ad.min_amount)) throw new Error(t("numbers.buy_below_min", { min: formatToken(ad.min_amount, token) }));
     if (amount > BigInt(ad.max_amount)) throw new Error(t("numbers.buy_above_max", { max: formatToken(ad.max_amount, token) }));
-    if (amount > BigInt(ad.available)) throw new Error(t("numbers.buy_above_available", { available: formatToken(ad.available, token) }));
+    if (amount > BigInt(ad.available)) throw new Error(aboveAvailable(formatToken(ad.available, token)));
     return amount;
   };
   const updateTotal = () => {
@@ -194,10 +196,9 @@ function buyPanel(ad, token) {
     fieldError.textContent = "";
     try {
       const amount = readAmount(input.value);
-      total.textContent = t("buy.you_pay", { total: formatFiat(fiatTotal(amount, ad.price, token.decimals), ad.fiat) });
-      // The escrow keeps its fee (the rate now, fixed for the order at opening) out of the tokens.
+      total.textContent = t(totalKey, { total: formatFiat(fiatTotal(amount, ad.price, token.decimals), ad.fiat) });
       const fee = feeBps ? (amount * BigInt(feeBps)) / 10_000n : 0n;
-      receive.textContent = fee ? t("protocol.you_receive", { amount: formatToken(amount - fee, token), rate: `${feeBps / 100}%` }) : "";
+      receive.textContent = fee ? t(receiveKey, { amount: formatToken(amount - fee, token), rate: `${feeBps / 100}%` }) : "";
     } catch {
       total.textContent = "";
       receive.textContent = "";
@@ -206,6 +207,18 @@ function buyPanel(ad, token) {
   input.addEventListener("input", updateTotal);
   attachParsed(input, parsed, readAmount, (v) => formatToken(v, token));
   updateTotal();
+  return { input, parsed, total, receive, fieldError, readAmount };
+}
+
+function buyPanel(ad, token) {
+  const txArea = el("div");
+  const box = new TxBox(txArea);
+  const { input, parsed, total, receive, fieldError, readAmount } = amountEntry(ad, token, {
+    prefix: "buy",
+    aboveAvailable: (available) => t("numbers.buy_above_available", { available }),
+    totalKey: "buy.you_pay",
+    receiveKey: "protocol.you_receive",
+  });
   const openButton = el("button", { class: "btn btn-primary", type: "button", "data-testid": "open-order" }, t("buy.open_order"));
   openButton.addEventListener("click", async () => {
     let amount;
@@ -257,43 +270,12 @@ function buyPanel(ad, token) {
 function sellPanel(ad, token) {
   const txArea = el("div");
   const box = new TxBox(txArea);
-  const total = el("div", { class: "small", "data-testid": "sell-total" });
-  const receive = el("div", { class: "small muted", "data-testid": "sell-receive" });
-  const feeBps = rules()?.fee_bps;
-  const fieldError = el("div", { class: "field-error", role: "alert", "data-testid": "sell-error" });
-  const input = el("input", {
-    inputmode: "decimal",
-    "data-testid": "sell-amount",
-    value: state.buyAmount,
-    placeholder: t("buy.amount_placeholder", { min: formatToken(ad.min_amount, token), max: formatToken(ad.max_amount, token) }),
-    "aria-label": t("buy.amount"),
+  const { input, parsed, total, receive, fieldError, readAmount } = amountEntry(ad, token, {
+    prefix: "sell",
+    aboveAvailable: (wanted) => t("buyads.above_wanted", { wanted }),
+    totalKey: "buyads.you_receive_fiat",
+    receiveKey: "buyads.buyer_receives",
   });
-  const parsed = el("output", { class: "parsed", "data-testid": "sell-parsed", "aria-live": "polite" });
-  const readAmount = (text) => {
-    const amount = parseAmount(text, token.decimals);
-    if (amount === 0n) throw new Error(t("error.zero_amount"));
-    if (amount < BigInt(ad.min_amount)) throw new Error(t("numbers.buy_below_min", { min: formatToken(ad.min_amount, token) }));
-    if (amount > BigInt(ad.max_amount)) throw new Error(t("numbers.buy_above_max", { max: formatToken(ad.max_amount, token) }));
-    if (amount > BigInt(ad.available)) throw new Error(t("buyads.above_wanted", { wanted: formatToken(ad.available, token) }));
-    return amount;
-  };
-  const updateTotal = () => {
-    state.buyAmount = input.value;
-    fieldError.textContent = "";
-    try {
-      const amount = readAmount(input.value);
-      total.textContent = t("buyads.you_receive_fiat", { total: formatFiat(fiatTotal(amount, ad.price, token.decimals), ad.fiat) });
-      // The escrow keeps its fee out of the tokens the buyer gets (the rate now, fixed at opening).
-      const fee = feeBps ? (amount * BigInt(feeBps)) / 10_000n : 0n;
-      receive.textContent = fee ? t("buyads.buyer_receives", { amount: formatToken(amount - fee, token), rate: `${feeBps / 100}%` }) : "";
-    } catch {
-      total.textContent = "";
-      receive.textContent = "";
-    }
-  };
-  input.addEventListener("input", updateTotal);
-  attachParsed(input, parsed, readAmount, (v) => formatToken(v, token));
-  updateTotal();
   const sellButton = el("button", { class: "btn btn-sell", type: "button", "data-testid": "open-sell-order" }, t("buyads.open_sell_order"));
   sellButton.addEventListener("click", async () => {
     let amount;
